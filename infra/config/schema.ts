@@ -1,0 +1,241 @@
+import { z } from "zod";
+
+/**
+ * The two sources of an environment's configuration, and their rules.
+ *
+ * - The environment spec (`stacks/<env>.ts`) is code: sizes, hosts, retention, feature switches. It is
+ *   reviewed like code and is the same wherever the stack is deployed.
+ * - The deployment config (`Pulumi.<env>.yaml`, keys under `diaspomoney-platform:`) is what changes per
+ *   installation and is not code: cluster context, Cloudflare and Atlas ids, image, receivers, secrets.
+ *
+ * Both are validated together (`infra/config/load.ts`) before any resource is registered.
+ */
+
+const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lower-case DNS host name such as dev.diaspomoney.fr",
+  );
+const quantityCpu = z.string().regex(/^\d+(\.\d+)?m?$/, 'a CPU quantity such as "500m" or "2"');
+const quantityMem = z.string().regex(/^\d+(Ki|Mi|Gi|Ti)$/, 'a memory or storage quantity such as "512Mi" or "20Gi"');
+const cron = z
+  .string()
+  .regex(/^(\S+\s+){4}\S+$/, 'a five-field cron schedule such as "0 0 * * *"');
+const duration = z.string().regex(/^\d+(s|m|h|d|w|y)$/, 'a Prometheus duration such as "15d"');
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantityCpu, memory: quantityMem }),
+  limits: z.strictObject({ cpu: quantityCpu, memory: quantityMem }),
+});
+
+const namespaceBudget = z.strictObject({
+  /** Sum of CPU requests / limits allowed in the namespace. */
+  cpu: z.strictObject({ requests: quantityCpu, limits: quantityCpu }),
+  memory: z.strictObject({ requests: quantityMem, limits: quantityMem }),
+  pods: positiveInt,
+  persistentVolumeClaims: nonNegativeInt,
+  storage: quantityMem,
+  /** Defaults applied by the LimitRange to a container that sets nothing. */
+  containerDefaults: resources,
+});
+
+export const kafkaTopicSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/, "a lower-case Kafka topic name"),
+  partitions: positiveInt,
+  replicas: positiveInt,
+  /** Bounded retention in hours; never infinite. */
+  retentionHours: positiveInt,
+  cleanupPolicy: z.enum(["delete", "compact"]).default("delete"),
+});
+
+export const searchIndexSchema = z.strictObject({
+  name: z.string().min(1),
+  database: z.string().min(1),
+  collection: z.string().min(1),
+  /** Atlas Search field mappings; `dynamic: false` with explicit fields is the GDPR-friendly choice. */
+  fields: z.record(z.string(), z.strictObject({ type: z.enum(["string", "number", "date", "token", "autocomplete"]) })),
+});
+
+export const environmentSpecSchema = z.strictObject({
+  /** Short environment id: namespaces are `diaspomoney-<name>` and `diaspomoney-<name>-infra`. */
+  name: z.string().regex(dnsLabel, "a lower-case DNS label such as dev"),
+  tier: z.enum(["development", "acceptance", "production"]),
+  domain: hostname,
+  hosts: z.strictObject({
+    app: hostname,
+    grafana: hostname,
+    prometheus: hostname,
+    alertmanager: hostname,
+  }),
+  app: z.strictObject({
+    replicas: positiveInt,
+    maxReplicas: positiveInt,
+    resources,
+  }),
+  namespaces: z.strictObject({ app: namespaceBudget, infra: namespaceBudget }),
+  kafka: z.strictObject({
+    /** Broker nodes. Below 3, replication factor 3 and min ISR 2 are impossible. */
+    brokers: z.number().int().min(3, "at least 3 brokers (replication factor 3, min.insync.replicas 2)"),
+    /** Dedicated KRaft controllers; 0 means the brokers also act as controllers. */
+    dedicatedControllers: z.union([z.literal(0), z.literal(3), z.literal(5)]),
+    storage: quantityMem,
+    resources,
+    topics: z.array(kafkaTopicSchema).min(1),
+  }),
+  mongodb: z.strictObject({
+    /** Replica set members: 1 (single primary, dev/rct only) or an odd number >= 3. */
+    members: positiveInt,
+    storage: quantityMem,
+    resources,
+    backup: z.strictObject({
+      schedule: cron,
+      /** Number of daily backups kept. */
+      keep: positiveInt,
+      pointInTimeRecovery: z.boolean(),
+    }),
+  }),
+  redis: z.strictObject({
+    /** Cluster leaders (shards); each has `followersPerLeader` replicas. */
+    leaders: z.number().int().min(3, "at least 3 leaders for a Redis Cluster"),
+    followersPerLeader: z.number().int().min(1, "at least one follower per leader"),
+    storage: quantityMem,
+    resources,
+  }),
+  monitoring: z.strictObject({
+    prometheusRetention: duration,
+    prometheusStorage: quantityMem,
+    alertmanagerReplicas: positiveInt,
+    grafanaReplicas: positiveInt,
+  }),
+  edge: z.strictObject({
+    traefikReplicas: z.number().int().min(2, "at least 2 Traefik replicas"),
+    /** cert-manager ClusterIssuer flavour: staging certificates are fine outside production. */
+    acmeEnvironment: z.enum(["staging", "production"]),
+    /** Rate limit per client IP on the app route. */
+    rateLimit: z.strictObject({ average: positiveInt, burst: positiveInt }),
+  }),
+  atlas: z.strictObject({
+    region: z.enum(["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_CENTRAL_2", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"]),
+    instanceSize: z.string().regex(/^M\d+$/, "an Atlas dedicated tier such as M30"),
+    searchIndexes: z.array(searchIndexSchema),
+  }),
+  features: z.strictObject({
+    /** MongoDB Atlas (Atlas Search) project and cluster. */
+    atlas: z.boolean(),
+    /** Cloudflare managed and OWASP rulesets on the zone. */
+    waf: z.boolean(),
+    /** Zone-wide Cloudflare settings, cache and WAF rules: owned by exactly one stack. */
+    manageZone: z.boolean(),
+    /** `protect` and `retainOnDelete` on stateful resources, operator delete guards. */
+    protectStatefulResources: z.boolean(),
+  }),
+});
+
+export type EnvironmentSpecInput = z.input<typeof environmentSpecSchema>;
+export type EnvironmentSpec = z.output<typeof environmentSpecSchema>;
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i, "an IPv4 or IPv6 CIDR such as 203.0.113.0/24");
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/,
+    "an image reference registry/repository[:tag][@sha256:digest]",
+  );
+
+/** Keys under `diaspomoney-platform:` in `Pulumi.<stack>.yaml`. Unknown keys are rejected (typos). */
+export const deploymentConfigSchema = z.strictObject({
+  kubernetes: z.strictObject({
+    /** kubeconfig context of the target cluster. */
+    context: z.string().min(1),
+    /**
+     * Stable identity of the cluster: the provider is replaced (and with it every Kubernetes
+     * resource) only when this changes, not when the context is renamed.
+     */
+    clusterIdentifier: z.string().min(1),
+    /** Install cluster-wide pieces (operator CRDs, cert-manager): true on exactly one stack per cluster. */
+    installClusterServices: z.boolean(),
+  }),
+  cloudflare: z.strictObject({
+    zoneId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare zone id"),
+    accountId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare account id"),
+    /** Cloudflare's published edge ranges: the only sources allowed to reach the load balancer. */
+    ipRanges: z.array(cidr).min(1),
+  }),
+  atlas: z
+    .strictObject({
+      orgId: z.string().regex(/^[a-f0-9]{24}$/, "a 24-character hexadecimal Atlas organisation id"),
+      /** Networks allowed to reach the Atlas cluster. Never 0.0.0.0/0. */
+      accessList: z
+        .array(cidr.refine((c) => !/^0\.0\.0\.0\/0$|^::\/0$/.test(c), "a bounded network, never the whole internet"))
+        .min(1),
+      /** Customer-managed key (AWS KMS) for Atlas encryption at rest. */
+      encryptionKey: z.strictObject({
+        awsKmsKeyId: z.string().min(1),
+        region: z.string().regex(/^[A-Z]{2}_[A-Z]+_\d$/, "an Atlas AWS region such as EU_WEST_1"),
+        roleId: z.string().min(1),
+      }),
+    })
+    .optional(),
+  app: z.strictObject({
+    image: imageRef,
+    release: z
+      .discriminatedUnion("strategy", [
+        z.strictObject({ strategy: z.literal("rolling") }),
+        z.strictObject({
+          strategy: z.literal("canary"),
+          canaryImage: imageRef,
+          /** Percentage of traffic sent to the canary. */
+          canaryWeight: z.number().int().min(0).max(100),
+        }),
+        z.strictObject({
+          strategy: z.literal("blueGreen"),
+          blueImage: imageRef,
+          greenImage: imageRef,
+          active: z.enum(["blue", "green"]),
+        }),
+      ])
+      .default({ strategy: "rolling" }),
+  }),
+  alerting: z.strictObject({
+    emailTo: email,
+    emailFrom: email,
+    smtpSmarthost: z.string().regex(/^[a-z0-9.-]+:\d+$/, "host:port of the SMTP relay"),
+    slackChannel: z.string().regex(/^#[a-z0-9_-]+$/, "a Slack channel such as #alerts-prod"),
+    securityEmail: email,
+    paymentsEmail: email,
+  }),
+  backup: z.strictObject({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+    region: z.string().min(1),
+    endpointUrl: z.string().regex(/^https:\/\/\S+$/, "an https:// S3 endpoint"),
+  }),
+});
+
+export type DeploymentConfigInput = z.input<typeof deploymentConfigSchema>;
+export type DeploymentConfig = z.output<typeof deploymentConfigSchema>;
+
+/**
+ * Secret keys: read with `requireSecret`, and required to be stored encrypted (`pulumi config set
+ * --secret`). Which are required depends on the spec (Atlas keys only when Atlas is on).
+ */
+export const secretKeys = {
+  cloudflareApiToken: "Cloudflare API token allowed to manage the zone's DNS, settings and API tokens",
+  slackWebhookUrl: "Slack incoming webhook for alerts",
+  pagerdutyRoutingKey: "PagerDuty Events v2 routing key for critical alerts",
+  smtpPassword: "password of the SMTP relay used by Alertmanager",
+  sentryDsn: "Sentry DSN of the app",
+  backupAccessKeyId: "S3 access key id for MongoDB backups",
+  backupSecretAccessKey: "S3 secret access key for MongoDB backups",
+  atlasPublicKey: "MongoDB Atlas programmatic API public key (when Atlas is on)",
+  atlasPrivateKey: "MongoDB Atlas programmatic API private key (when Atlas is on)",
+} as const;
+
+export type SecretKey = keyof typeof secretKeys;
+export const atlasSecretKeys: readonly SecretKey[] = ["atlasPublicKey", "atlasPrivateKey"];

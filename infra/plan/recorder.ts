@@ -1,0 +1,189 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+// Internal modules of the SDK, pinned to an exact version in package.json and covered by
+// test/plan/recorder.test.ts: the public mocks API hides parents, providers, dependencies and
+// protection, which are exactly what a plan has to show.
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { getStore, setMockOptions } from "../sdk-internals";
+
+/** The string every secret value becomes, wherever it sits. */
+export const SECRET = "[secret]";
+/** The string a value unknown until deployment becomes. */
+export const UNKNOWN = "[unknown]";
+
+/** One registered resource, as `plan.json` shows it. */
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string | null;
+  /** Provider reference `<provider urn>::<id>`, for custom resources that have one. */
+  provider: string | null;
+  /** Explicit `dependsOn` and the resources whose outputs feed this one's inputs. */
+  dependsOn: string[];
+  protect: boolean;
+  retainOnDelete: boolean;
+  inputs: Record<string, unknown>;
+}
+
+/**
+ * Turns a value serialized for the engine into plain data: secrets become {@link SECRET}, unknowns
+ * {@link UNKNOWN}, resource references their URN, assets and archives a marker.
+ */
+export function unwrapSerialized(value: unknown): unknown {
+  if (value === rpc.unknownValue) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(unwrapSerialized);
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Record<string, unknown>;
+  switch (obj[rpc.specialSigKey]) {
+    case rpc.specialSecretSig:
+      return SECRET;
+    case rpc.specialResourceSig:
+      return obj.urn;
+    case rpc.specialAssetSig:
+      return "[asset]";
+    case rpc.specialArchiveSig:
+      return "[archive]";
+    case rpc.specialOutputValueSig:
+      if (obj.secret) return SECRET;
+      return "value" in obj ? unwrapSerialized(obj.value) : UNKNOWN;
+    default:
+      return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSerialized(v)]));
+  }
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * What providers compute on create, for the few outputs the program reads back. Values are
+ * deterministic (same plan twice, same bytes) and obviously fake.
+ */
+export function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  const h = digest(`${type}::${name}`);
+  if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm.sh")) {
+    const metadata = { ...(inputs.metadata ?? {}) };
+    // The Kubernetes provider auto-names objects that set no name; mimic its suffix.
+    if (!metadata.name) metadata.name = `${name}-${h.slice(0, 8)}`;
+    return { ...inputs, metadata };
+  }
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString": {
+      const length = Number(inputs.length ?? 32);
+      return { ...inputs, result: Buffer.from(h + h).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, length) };
+    }
+    case "random:index/randomBytes:RandomBytes": {
+      const bytes = Buffer.from((h + h).slice(0, Number(inputs.length ?? 32) * 2), "hex");
+      return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+    }
+    case "random:index/randomId:RandomId": {
+      const bytes = Buffer.from(h.slice(0, Number(inputs.byteLength ?? 8) * 2), "hex");
+      return { ...inputs, hex: bytes.toString("hex"), b64Std: bytes.toString("base64"), b64Url: bytes.toString("base64url"), dec: BigInt(`0x${bytes.toString("hex")}`).toString() };
+    }
+    case "random:index/randomUuid:RandomUuid":
+      return { ...inputs, result: `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}` };
+    default:
+      return { ...inputs };
+  }
+}
+
+const mocks: pulumi.runtime.Mocks = {
+  newResource: (args) => ({ id: args.custom === false ? undefined : `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) }),
+  call: (args) => args.inputs,
+};
+
+/**
+ * Pulumi's mock monitor, recording every registration with what the engine would see: parent,
+ * provider, dependencies, protection, and inputs with secrets masked. Additional secret outputs are
+ * made secret as the engine does, so the program sees generated passwords as secrets.
+ */
+export class RecordingMonitor extends MockMonitor {
+  readonly records: RecordedResource[] = [];
+  stackOutputs: Record<string, unknown> = {};
+
+  constructor() {
+    super(mocks);
+  }
+
+  override async registerResource(req: any, callback: (err: any, resp?: any) => void): Promise<void> {
+    try {
+      const type: string = req.getType();
+      const name: string = req.getName();
+      const rawInputs = req.getObject()?.toJavaScript() ?? {};
+      const urn: string = (this as any).newUrn(req.getParent(), type, name);
+      const deps = new Set<string>(req.getDependenciesList());
+      req.getPropertydependenciesMap().forEach((v: any) => v.getUrnsList().forEach((u: string) => deps.add(u)));
+      const custom: boolean = req.getCustom();
+      this.records.push({
+        urn,
+        type,
+        name,
+        custom,
+        parent: req.getParent() || null,
+        provider: req.getProvider() || null,
+        dependsOn: [...deps].sort(),
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        inputs: unwrapSerialized(rawInputs) as Record<string, unknown>,
+      });
+
+      const result = await this.mocks.newResource({
+        type,
+        name,
+        inputs: rpc.deserializeProperties(req.getObject()),
+        provider: req.getProvider(),
+        custom,
+        id: req.getImportid(),
+      });
+      const state = await rpc.serializeProperties("", result.state);
+      for (const key of req.getAdditionalsecretoutputsList() as string[]) {
+        if (key in state) state[key] = { [rpc.specialSigKey]: rpc.specialSecretSig, value: state[key] };
+      }
+      // Secret inputs stay secret in the state the program reads back.
+      for (const [key, value] of Object.entries(rawInputs)) {
+        if ((value as any)?.[rpc.specialSigKey] === rpc.specialSecretSig) state[key] = value;
+      }
+      this.resources.set(urn, { urn, id: result.id ?? null, state });
+      const { RegisterResourceResponse } = require("@pulumi/pulumi/proto/resource_pb");
+      const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+      const response = new RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(result.id || "");
+      response.setObject(Struct.fromJavaScript(state));
+      callback(null, response);
+    } catch (err) {
+      callback(err, undefined);
+    }
+  }
+
+  override registerResourceOutputs(req: any, callback: (err: any, resp?: any) => void): void {
+    const urn: string = req.getUrn();
+    if (urn.split("::")[2] === "pulumi:pulumi:Stack") {
+      this.stackOutputs = unwrapSerialized(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    }
+    super.registerResourceOutputs(req, callback);
+  }
+}
+
+/**
+ * Installs a fresh {@link RecordingMonitor} as the Pulumi engine for `project`/`stack`, with the same
+ * feature flags `pulumi.runtime.setMocks` sets.
+ */
+export function installRecorder(project: string, stack: string): RecordingMonitor {
+  const monitor = new RecordingMonitor();
+  setMockOptions(monitor, project, stack, false);
+  const store = getStore();
+  store.supportsSecrets = true;
+  store.supportsResourceReferences = true;
+  store.supportsOutputValues = false;
+  store.supportsDeletedWith = true;
+  store.supportsAliasSpecs = true;
+  store.supportsTransforms = false;
+  store.supportsParameterization = true;
+  Object.assign(store, { supportsReplaceWith: true, supportsResourceHooks: true, supportsErrorHooks: true });
+  return monitor;
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnvironment, type RawStackConfig } from "../infra/config/load";
+import { readStackConfigFile } from "../infra/plan/run";
+import { environments, environmentFor, UnknownStackError } from "../stacks";
+import { planStack } from "./harness";
+
+/** The checked-in config of a stack, as the program receives it (short keys). */
+function rawConfig(stack: string, change: Record<string, unknown> = {}, plain: string[] = []): RawStackConfig {
+  const file = readStackConfigFile(stack);
+  const values: Record<string, string> = {};
+  const secret = new Set<string>();
+  for (const [k, v] of Object.entries(file.values)) {
+    const short = k.replace(/^diaspomoney-platform:/, "");
+    if (short === k) continue;
+    values[short] = v;
+    if (file.secretKeys.includes(k) && !plain.includes(short)) secret.add(short);
+  }
+  for (const [k, v] of Object.entries(change)) {
+    if (v === undefined) delete values[k];
+    else values[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return { values, secret };
+}
+
+function problemsOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+describe("configuration validation", () => {
+  it.each(["dev", "rct", "prod"])("accepts the checked-in %s stack", (stack) => {
+    const loaded = loadEnvironment(stack, environmentFor(stack), rawConfig(stack));
+    expect(loaded.spec.name).toBe(stack);
+  });
+
+  it("rejects negative replicas, naming the stack, key, value and expectation", () => {
+    const spec = clone(environments.dev) as any;
+    spec.app.replicas = -2;
+    const err = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    expect(err.stack).toBe("dev");
+    expect(err.problems).toContainEqual(expect.objectContaining({ source: "stacks/dev.ts", key: "app.replicas", value: "-2" }));
+    expect(err.message).toMatch(/stack "dev"/);
+    expect(err.message).toMatch(/app\.replicas = -2: expected/);
+  });
+
+  it("rejects fewer than 3 Kafka brokers", () => {
+    const spec = clone(environments.rct) as any;
+    spec.kafka.brokers = 2;
+    const err = problemsOf(() => loadEnvironment("rct", spec, rawConfig("rct")));
+    expect(err.problems.map((p) => p.key)).toContain("kafka.brokers");
+    expect(err.problems.find((p) => p.key === "kafka.brokers")!.expected).toMatch(/at least 3 brokers/);
+  });
+
+  it("rejects an even MongoDB replica set in prod", () => {
+    const spec = clone(environments.prod) as any;
+    spec.mongodb.members = 4;
+    const err = problemsOf(() => loadEnvironment("prod", spec, rawConfig("prod")));
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: "mongodb.members", value: "4" }));
+  });
+
+  it("rejects a single MongoDB member in prod but allows it in dev", () => {
+    const spec = clone(environments.prod) as any;
+    spec.mongodb.members = 1;
+    expect(problemsOf(() => loadEnvironment("prod", spec, rawConfig("prod"))).problems[0].expected).toMatch(/at least 3 members/);
+    expect(loadEnvironment("dev", environments.dev, rawConfig("dev")).spec.mongodb.members).toBe(1);
+  });
+
+  it("rejects malformed hosts and hosts two levels below the zone", () => {
+    const spec = clone(environments.dev) as any;
+    spec.hosts.app = "Dev_DiaspoMoney.fr";
+    spec.hosts.grafana = "grafana.dev.diaspomoney.fr";
+    const err = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    // The schema error stops the cross checks, so fix the first to see the second.
+    expect(err.problems.map((p) => p.key)).toContain("hosts.app");
+    spec.hosts.app = "dev.diaspomoney.fr";
+    const err2 = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    expect(err2.problems).toEqual([expect.objectContaining({ key: "hosts.grafana", value: '"grafana.dev.diaspomoney.fr"' })]);
+  });
+
+  it("rejects a missing required key", () => {
+    const err = problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { kubernetes: undefined })));
+    expect(err.problems).toContainEqual(expect.objectContaining({ source: "Pulumi.dev.yaml", key: "diaspomoney-platform:kubernetes", value: "(not set)" }));
+  });
+
+  it("rejects an unknown key (a typo) in the stack config and in the spec", () => {
+    const cfg = rawConfig("dev", { alertting: { emailTo: "x@y.fr" } });
+    const spec = clone(environments.dev) as any;
+    spec.kafka.brokerz = 3;
+    const err = problemsOf(() => loadEnvironment("dev", spec, cfg));
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: "diaspomoney-platform:alertting", expected: expect.stringMatching(/unknown key/) }));
+    expect(err.problems).toContainEqual(expect.objectContaining({ key: "kafka.brokerz", source: "stacks/dev.ts" }));
+  });
+
+  it("reports every problem at once", () => {
+    const spec = clone(environments.prod) as any;
+    spec.app.replicas = -1;
+    spec.kafka.brokers = 1;
+    const err = problemsOf(() =>
+      loadEnvironment("prod", spec, rawConfig("prod", { cloudflare: { zoneId: "nope", accountId: "x", ipRanges: [] }, typo: 1 })),
+    );
+    expect(err.problems.map((p) => p.key).sort()).toEqual(
+      [
+        "app.replicas",
+        "kafka.brokers",
+        "diaspomoney-platform:cloudflare.zoneId",
+        "diaspomoney-platform:cloudflare.accountId",
+        "diaspomoney-platform:cloudflare.ipRanges",
+        "diaspomoney-platform:typo",
+      ].sort(),
+    );
+  });
+
+  it("requires secrets, and requires them encrypted", () => {
+    const err = problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { sentryDsn: undefined }, ["smtpPassword"])));
+    expect(err.problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:smtpPassword", value: "(plain text)" }),
+      expect.objectContaining({ key: "diaspomoney-platform:sentryDsn", value: "(not set)" }),
+    ]);
+    expect(err.message).not.toMatch(/offline-placeholder/);
+  });
+
+  it("requires a digest-pinned image in prod only", () => {
+    const tagged = { image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "rolling" } };
+    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: tagged })));
+    expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:app.image", expected: expect.stringMatching(/pinned by digest/) })]);
+    expect(loadEnvironment("rct", environments.rct, rawConfig("rct", { app: tagged })).config.app.image).toBe(tagged.image);
+  });
+
+  it("rejects an Atlas access list open to the whole internet", () => {
+    const file = rawConfig("prod");
+    const atlas = JSON.parse(file.values.atlas);
+    atlas.accessList = ["0.0.0.0/0"];
+    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { atlas })));
+    expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:atlas.accessList[0]", value: '"0.0.0.0/0"' })]);
+  });
+
+  it("names the known stacks for an unknown one", () => {
+    expect(() => environmentFor("staging")).toThrow(UnknownStackError);
+    expect(() => environmentFor("staging")).toThrow(/"dev", "rct", "prod"/);
+    expect(() => environmentFor("toString")).toThrow(UnknownStackError);
+  });
+
+  it("gives exactly one stack the Cloudflare zone", () => {
+    expect(Object.values(environments).filter((s) => s.features.manageZone).map((s) => s.name)).toEqual(["prod"]);
+  });
+});
+
+describe("a bad configuration registers nothing", () => {
+  it("fails the program before any resource but the stack root", async () => {
+    const monitorCheck = planStack("prod", { config: { app: { image: "ghcr.io/diaspomoney/web:latest" }, kubernetes: undefined } });
+    await expect(monitorCheck).rejects.toThrow(ConfigError);
+    await expect(monitorCheck).rejects.toThrow(/diaspomoney-platform:kubernetes = \(not set\)/);
+  });
+
+  it("registers nothing at all, not even the stack root, when the config is bad", async () => {
+    const { getMonitor } = await import("../infra/sdk-internals");
+    await expect(planStack("dev", { config: { backup: undefined } })).rejects.toThrow(/diaspomoney-platform:backup = \(not set\): expected a value/);
+    expect((getMonitor() as unknown as { records: unknown[] }).records).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The one test harness: runs the real stack program under the recording engine (the same one
+ * `npm run plan` uses) and gives tests the registered resources to assert on.
+ */
+import { prepare } from "../infra/program";
+import { readStackConfigFile, runPlan, type Plan, type StackConfig } from "../infra/plan/run";
+import type { RecordedResource } from "../infra/plan/recorder";
+import { PROJECT } from "../infra/config/load";
+
+export type { Plan, RecordedResource };
+
+export interface PlanOptions {
+  /** Replace or add `diaspomoney-platform:` keys (objects are JSON-encoded); `undefined` removes a key. */
+  config?: Record<string, unknown>;
+  /** Keys (short names) to mark secret, in addition to the file's `secure:` ones. */
+  secretKeys?: string[];
+  /** Keys (short names) to store as plain text even if the file has them `secure:`. */
+  plainKeys?: string[];
+}
+
+/** The config of `Pulumi.<stack>.yaml`, changed as `opts` says. */
+export function stackConfig(stack: string, opts: PlanOptions = {}): StackConfig {
+  const base = readStackConfigFile(stack);
+  const values = { ...base.values };
+  const secretKeys = new Set(base.secretKeys);
+  for (const [k, v] of Object.entries(opts.config ?? {})) {
+    const full = `${PROJECT}:${k}`;
+    if (v === undefined) {
+      delete values[full];
+      secretKeys.delete(full);
+    } else values[full] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  for (const k of opts.secretKeys ?? []) secretKeys.add(`${PROJECT}:${k}`);
+  for (const k of opts.plainKeys ?? []) secretKeys.delete(`${PROJECT}:${k}`);
+  return { values, secretKeys: [...secretKeys] };
+}
+
+/** Plans `stack` with its checked-in config (optionally changed) and the real program. */
+export function planStack(stack: string, opts: PlanOptions = {}): Promise<Plan> {
+  return runPlan(stack, stackConfig(stack, opts), prepare);
+}
+
+/** Plans `stack` with a program other than the real one (for testing components in isolation). */
+export function planProgram(stack: string, fn: () => Promise<Record<string, unknown>>, opts: PlanOptions = {}): Promise<Plan> {
+  return runPlan(stack, stackConfig(stack, opts), () => fn);
+}
+
+const planCache = new Map<string, Promise<Plan>>();
+/** The unchanged plan of `stack`, computed once per test file. */
+export function cachedPlan(stack: string): Promise<Plan> {
+  let p = planCache.get(stack);
+  if (!p) {
+    p = planStack(stack);
+    planCache.set(stack, p);
+  }
+  return p;
+}
+
+export function ofType(plan: Plan, type: string): RecordedResource[] {
+  return plan.resources.filter((r) => r.type === type);
+}
+
+/** The Kubernetes object registered as `kind` named `name` (metadata.name), optionally in `namespace`. */
+export function k8sObject(plan: Plan, kind: string, name: string, namespace?: string): RecordedResource {
+  const found = plan.resources.filter((r) => {
+    const i = r.inputs as { kind?: string; metadata?: { name?: string; namespace?: string } };
+    return r.type.startsWith("kubernetes:") && i.kind === kind && i.metadata?.name === name && (namespace === undefined || i.metadata?.namespace === namespace);
+  });
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${namespace ?? "*"}/${name}, found ${found.length}`);
+  return found[0];
+}
+
+/** Inputs of a resource as a loosely typed object, for assertions. */
+export function inputs(r: RecordedResource): any {
+  return r.inputs;
+}
+
+export const STACKS = ["dev", "rct", "prod"] as const;
