@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { EnvironmentContext } from "./context";
+import type { EnvironmentContext } from "../context";
 
 /** What the data layer gives the rest of the environment. */
 export interface DataLayer {
