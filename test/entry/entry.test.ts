@@ -1,0 +1,35 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as YAML from "yaml";
+import { describe, expect, it } from "vitest";
+
+const root = path.resolve(__dirname, "..", "..");
+
+describe("the Pulumi CLI entry", () => {
+  const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+
+  it("declares a CommonJS TypeScript Node.js project whose main is the stack entry", () => {
+    expect(project.name).toBe("diaspomoney-platform");
+    expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true, packagemanager: "npm" } });
+    expect(project.main).toBe("index.ts");
+    expect(pkg.main).toBe("index.ts");
+    expect(pkg.type).toBeUndefined();
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.json"), "utf8"));
+    expect(tsconfig.compilerOptions.module).toBe("commonjs");
+  });
+
+  it("has a Pulumi.<stack>.yaml for every stack file, and no other", async () => {
+    const { environments } = await import("../../stacks");
+    const files = fs.readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
+    expect(files.sort()).toEqual(Object.keys(environments).sort());
+  });
+
+  it("compiles and loads the way the CLI's language host does (ts-node, project TypeScript, type-checked)", () => {
+    const out = execFileSync(process.execPath, [path.join(__dirname, "load-like-pulumi.cjs")], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    const result = JSON.parse(out.trim().split("\n").pop()!);
+    expect(result.exportType).toBe("function");
+    expect(result.typescript).toBe(pkg.devDependencies.typescript);
+  });
+});
