@@ -30,6 +30,13 @@ export interface SecureNamespaceArgs {
   podSecurity?: { enforce?: PodSecurityLevel; warn?: PodSecurityLevel; audit?: PodSecurityLevel };
   budget: NamespaceBudget;
   /**
+   * Services exposed outside the cluster. Kubernetes counts every port of a LoadBalancer Service
+   * against `services.nodeports` (it allocates node ports for them), so an entry point with two ports
+   * needs `{ loadBalancers: 1, nodePorts: 2 }`. Default: none, so NodePort and LoadBalancer Services
+   * are refused by the quota.
+   */
+  exposure?: { loadBalancers: number; nodePorts: number };
+  /**
    * Where DNS lives. Every pod may reach it on 53/UDP and 53/TCP; nothing else is allowed by default.
    * Defaults to kube-system pods labelled `k8s-app: kube-dns` (CoreDNS on most distributions).
    */
@@ -84,6 +91,7 @@ export class SecureNamespace extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: [this.namespace] };
 
     const b = args.budget;
+    const exposure = args.exposure ?? { loadBalancers: 0, nodePorts: 0 };
     this.quota = new k8s.core.v1.ResourceQuota(
       `${name}-quota`,
       {
@@ -97,8 +105,8 @@ export class SecureNamespace extends pulumi.ComponentResource {
             pods: String(b.pods),
             persistentvolumeclaims: String(b.persistentVolumeClaims),
             "requests.storage": b.storage,
-            "services.loadbalancers": "1",
-            "services.nodeports": "0",
+            "services.loadbalancers": String(exposure.loadBalancers),
+            "services.nodeports": String(exposure.nodePorts),
           },
         },
       },

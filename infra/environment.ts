@@ -4,6 +4,7 @@ import * as mongodbatlas from "@pulumi/mongodbatlas";
 import * as pulumi from "@pulumi/pulumi";
 import { SecureNamespace } from "../components/namespaces";
 import { buildApplication } from "./application";
+import { complianceOutput } from "./compliance/output";
 import type { LoadedEnvironment } from "./config/load";
 import type { SecretKey } from "./config/schema";
 import type { EnvironmentContext } from "./context";
@@ -53,7 +54,13 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
     const namespaces = {
       app: new SecureNamespace(
         names.app,
-        { name: names.app, labels: labels(names.app, "app"), budget: spec.namespaces.app },
+        {
+          name: names.app,
+          labels: labels(names.app, "app"),
+          budget: spec.namespaces.app,
+          // Traefik's Service is the environment's only entry point: web (80) and websecure (443).
+          exposure: { loadBalancers: 1, nodePorts: 2 },
+        },
         nsOpts,
       ),
       // Percona's and OT's operator pods and database init containers do not all meet `restricted`
@@ -110,6 +117,7 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
       observability: observability.outputs,
       app: app.outputs,
       edge: edge.outputs,
+      compliance: complianceOutput(spec, config),
     };
     this.registerOutputs(this.outputs);
   }

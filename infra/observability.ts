@@ -1,10 +1,25 @@
+import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { AlertRouting, AlertRules, alertRuleGroups } from "../components/alerts";
+import { dataLayerDashboard, GrafanaDashboards, sloDashboard } from "../components/dashboards";
+import { MONGODB_EXPORTER_PORT, mongodPodLabels } from "../components/mongodb";
+import { MonitoringStack, ScrapeTargets, stackEndpoints, type ScrapeTarget, type StackEndpoint } from "../components/monitoring";
+import { REDIS_PORTS } from "../components/redis";
+import { STRIMZI_PORTS } from "../components/kafka";
+import { TRAEFIK_POD_LABELS, TRAEFIK_PORTS } from "../components/traefik";
 import type { EnvironmentContext } from "./context";
+import { MONGODB_CLUSTER } from "./data/mongodb";
+import { CERT_MANAGER_NAMESPACE } from "./edge";
+import { ENVIRONMENT_LABEL } from "./naming";
+import { thresholds } from "./slo";
+import { charts } from "./versions";
 
-/** A Service that Traefik routes to. */
+/** A Service that Traefik routes to, and the pods and container port behind it (for its NetworkPolicy). */
 export interface Backend {
   service: pulumi.Input<string>;
   port: number;
+  targetPort?: number;
+  podLabels?: Record<string, string>;
 }
 
 export interface Observability {
@@ -14,14 +29,191 @@ export interface Observability {
   outputs: Record<string, unknown>;
 }
 
-export function buildObservability(_ctx: EnvironmentContext): Observability {
-  return {
-    backends: {
-      grafana: { service: "grafana", port: 80 },
-      prometheus: { service: "prometheus", port: 9090 },
-      alertmanager: { service: "alertmanager", port: 9093 },
+/** Every alert links to its runbook: `<RUNBOOK_BASE_URL>/<AlertName>`. */
+export const RUNBOOK_BASE_URL = "https://runbooks.diaspomoney.fr";
+export const SENTRY_SECRET = "sentry";
+export const ALERTMANAGER_CONFIG = "diaspomoney-alerting";
+export const ALERT_RECEIVERS_SECRET = "alertmanager-receivers";
+/** Port of cert-manager's controller metrics (`tcp-prometheus-servicemonitor` on its Service). */
+const CERT_MANAGER_METRICS_PORT = 9402;
+const APP_METRICS = { podLabels: { "app.kubernetes.io/name": "web" }, containerPort: 3000, servicePort: "http", path: "/api/monitoring/metrics" } as const;
+
+/** Helm release of the monitoring stack: its ClusterRoles carry it, so it differs per environment. */
+export function monitoringRelease(env: string): string {
+  return `monitoring-${env}`;
+}
+
+/** What Prometheus scrapes: the app, Traefik, Kafka, Redis, MongoDB and cert-manager. */
+export function scrapeTargets(ctx: Pick<EnvironmentContext, "names">): ScrapeTarget[] {
+  const { app, infra } = ctx.names;
+  return [
+    {
+      name: "web",
+      namespace: app,
+      kind: "service",
+      selector: { matchLabels: { ...APP_METRICS.podLabels } },
+      port: APP_METRICS.servicePort,
+      path: APP_METRICS.path,
+      interval: "15s",
     },
-    sentrySecretName: "sentry",
-    outputs: {},
+    { name: "traefik", namespace: app, kind: "pod", selector: { matchLabels: { ...TRAEFIK_POD_LABELS } }, port: "metrics" },
+    {
+      // Brokers, controllers and Kafka Exporter all carry strimzi.io/kind=Kafka and name their metrics
+      // port tcp-prometheus; the entity operator has no such port, so it is not selected.
+      name: "kafka",
+      namespace: infra,
+      kind: "pod",
+      selector: { matchLabels: { "strimzi.io/kind": "Kafka" } },
+      port: "tcp-prometheus",
+      relabelings: [{ action: "labelmap", regex: "__meta_kubernetes_pod_label_(strimzi_io_.+)", replacement: "$1" }],
+    },
+    { name: "redis", namespace: infra, kind: "pod", selector: { matchLabels: { redis_setup_type: "cluster" } }, port: "redis-exporter" },
+    { name: "mongodb", namespace: infra, kind: "pod", selector: { matchLabels: mongodPodLabels(MONGODB_CLUSTER) }, port: "metrics" },
+    {
+      // The certificates' own namespace labels their series (honorLabels), not cert-manager's.
+      name: "cert-manager",
+      namespace: app,
+      kind: "service",
+      selectNamespaces: [CERT_MANAGER_NAMESPACE],
+      selector: { matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" } },
+      port: "tcp-prometheus-servicemonitor",
+      honorLabels: true,
+    },
+  ];
+}
+
+/** The SMTP relay's port, from `alerting.smtpSmarthost` (`host:port`). */
+function smtpPort(smarthost: string): number {
+  return Number(smarthost.slice(smarthost.lastIndexOf(":") + 1));
+}
+
+/**
+ * Prometheus, Alertmanager and Grafana in the app namespace, what they scrape, the alert rules
+ * generated from infra/slo.ts, the routing of alerts to their receivers, the dashboards, and the
+ * Sentry Secret of the app.
+ */
+export function buildObservability(ctx: EnvironmentContext): Observability {
+  const { spec, config, names } = ctx;
+  const release = monitoringRelease(spec.name);
+  const opts = { parent: ctx.parent, provider: ctx.providers.kubernetes };
+  const inNamespaces = { ...opts, dependsOn: [ctx.namespaces.app, ctx.namespaces.infra] };
+  const labels = (name: string, component = "monitoring") => ctx.labels(name, component);
+  const apiServer = config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : {};
+
+  const stack = new MonitoringStack(
+    "monitoring",
+    {
+      namespace: names.app,
+      watchedNamespaces: [names.infra],
+      releaseName: release,
+      chart: charts.kubePrometheusStack,
+      installCrds: config.kubernetes.installClusterServices,
+      labels,
+      chartLabels: { [ENVIRONMENT_LABEL]: spec.name },
+      externalLabels: { environment: spec.name },
+      prometheus: {
+        retention: spec.monitoring.prometheusRetention,
+        storage: spec.monitoring.prometheusStorage,
+        externalUrl: `https://${spec.hosts.prometheus}`,
+      },
+      alertmanager: {
+        replicas: spec.monitoring.alertmanagerReplicas,
+        externalUrl: `https://${spec.hosts.alertmanager}`,
+        configName: ALERTMANAGER_CONFIG,
+      },
+      grafana: { replicas: spec.monitoring.grafanaReplicas, rootUrl: `https://${spec.hosts.grafana}` },
+      network: {
+        uiClients: { ...TRAEFIK_POD_LABELS },
+        scrapeTargets: [
+          { podLabels: { ...APP_METRICS.podLabels }, ports: [APP_METRICS.containerPort] },
+          { podLabels: { ...TRAEFIK_POD_LABELS }, ports: [TRAEFIK_PORTS.metrics] },
+          { namespace: names.infra, podLabels: { "strimzi.io/kind": "Kafka" }, ports: [STRIMZI_PORTS.metrics] },
+          { namespace: names.infra, podLabels: { redis_setup_type: "cluster" }, ports: [REDIS_PORTS.exporter] },
+          { namespace: names.infra, podLabels: mongodPodLabels(MONGODB_CLUSTER), ports: [MONGODB_EXPORTER_PORT] },
+          { namespace: CERT_MANAGER_NAMESPACE, podLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" }, ports: [CERT_MANAGER_METRICS_PORT] },
+        ],
+        apiServer,
+        notificationPorts: [...new Set([443, smtpPort(config.alerting.smtpSmarthost)])],
+      },
+    },
+    inNamespaces,
+  );
+  // Monitors, rules and the Alertmanager configuration are custom resources: they need the CRDs
+  // (installed by the chart where this stack installs them) and an operator to act on them.
+  const afterChart = { ...opts, dependsOn: [stack.chart] };
+
+  new ScrapeTargets("scrape", { targets: scrapeTargets(ctx), labels }, afterChart);
+
+  new AlertRules(
+    "alert-rules",
+    {
+      namespace: names.app,
+      groups: alertRuleGroups({ thresholds, appNamespace: names.app, dataNamespace: names.infra, runbookBaseUrl: RUNBOOK_BASE_URL }),
+      labels: (name) => labels(name, "alerting"),
+    },
+    afterChart,
+  );
+
+  const secrets = ctx.secrets;
+  const required = (key: "slackWebhookUrl" | "pagerdutyRoutingKey" | "smtpPassword" | "sentryDsn") => {
+    const value = secrets[key];
+    if (value === undefined) throw new Error(`secret config ${key} is missing: the configuration check should have rejected the stack`);
+    return value;
+  };
+  const a = config.alerting;
+  new AlertRouting(
+    "alert-routing",
+    {
+      namespace: names.app,
+      configName: ALERTMANAGER_CONFIG,
+      secretName: ALERT_RECEIVERS_SECRET,
+      labels: (name) => labels(name, "alerting"),
+      credentials: { slackWebhookUrl: required("slackWebhookUrl"), pagerdutyRoutingKey: required("pagerdutyRoutingKey"), smtpPassword: required("smtpPassword") },
+      settings: {
+        email: { to: a.emailTo, from: a.emailFrom, smarthost: a.smtpSmarthost },
+        slackChannel: a.slackChannel,
+        securityEmail: a.securityEmail,
+        paymentsEmail: a.paymentsEmail,
+      },
+    },
+    afterChart,
+  );
+
+  const dashboardOptions = { thresholds, appNamespace: names.app, dataNamespace: names.infra };
+  new GrafanaDashboards(
+    "dashboards",
+    {
+      namespace: ctx.namespaces.app.name,
+      dashboards: [sloDashboard(dashboardOptions), dataLayerDashboard(dashboardOptions)],
+      labels: (name) => labels(name, "dashboards"),
+    },
+    opts,
+  );
+
+  const sentry = new k8s.core.v1.Secret(
+    SENTRY_SECRET,
+    {
+      metadata: { name: SENTRY_SECRET, namespace: names.app, labels: ctx.labels(SENTRY_SECRET, "app") },
+      type: "Opaque",
+      stringData: { SENTRY_DSN: required("sentryDsn") },
+    },
+    inNamespaces,
+  );
+
+  const ep = stackEndpoints(release);
+  const backend = (e: StackEndpoint): Backend => ({ service: e.service, port: e.port, targetPort: e.targetPort, podLabels: e.podLabels });
+  return {
+    backends: { grafana: backend(ep.grafana), prometheus: backend(ep.prometheus), alertmanager: backend(ep.alertmanager) },
+    sentrySecretName: sentry.metadata.name,
+    outputs: {
+      release,
+      chartVersion: charts.kubePrometheusStack.version,
+      crdsInstalled: config.kubernetes.installClusterServices,
+      prometheus: { retention: spec.monitoring.prometheusRetention, storage: spec.monitoring.prometheusStorage, service: ep.prometheus.service },
+      alertmanager: { replicas: spec.monitoring.alertmanagerReplicas, service: ep.alertmanager.service, config: ALERTMANAGER_CONFIG },
+      grafana: { replicas: spec.monitoring.grafanaReplicas, service: ep.grafana.service, adminSecret: stack.grafanaAdminSecret.metadata.name },
+      sentrySecret: SENTRY_SECRET,
+      runbooks: RUNBOOK_BASE_URL,
+    },
   };
 }

@@ -127,7 +127,7 @@ describe("configuration validation", () => {
   });
 
   it("requires a digest-pinned image in prod only", () => {
-    const tagged = { image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "rolling" } };
+    const tagged = { image: "ghcr.io/diaspomoney/diaspomoney-web:1.0.0", release: { strategy: "rolling" } };
     const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: tagged })));
     expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:app.image", expected: expect.stringMatching(/pinned by digest/) })]);
     expect(loadEnvironment("rct", environments.rct, rawConfig("rct", { app: tagged })).config.app.image).toBe(tagged.image);
@@ -154,7 +154,7 @@ describe("configuration validation", () => {
 
 describe("a bad configuration registers nothing", () => {
   it("fails the program before any resource but the stack root", async () => {
-    const monitorCheck = planStack("prod", { config: { app: { image: "ghcr.io/diaspomoney/web:latest" }, kubernetes: undefined } });
+    const monitorCheck = planStack("prod", { config: { app: { image: "ghcr.io/diaspomoney/diaspomoney-web:latest" }, kubernetes: undefined } });
     await expect(monitorCheck).rejects.toThrow(ConfigError);
     await expect(monitorCheck).rejects.toThrow(/diaspomoney-platform:kubernetes = \(not set\)/);
   });

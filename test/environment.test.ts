@@ -49,6 +49,19 @@ describe.each(STACKS)("the %s environment", (stack) => {
     expect(limits.default).toEqual(spec.namespaces.infra.containerDefaults.limits);
   });
 
+  it("lets the quota admit the LoadBalancer Services the plan declares, and nothing more", async () => {
+    const plan = await cachedPlan(stack);
+    const exposed = plan.resources.filter((r) => inputs(r).kind === "Service" && ["LoadBalancer", "NodePort"].includes(inputs(r).spec?.type));
+    for (const ns of [`diaspomoney-${stack}`, `diaspomoney-${stack}-infra`]) {
+      const hard = inputs(k8sObject(plan, "ResourceQuota", "budget", ns)).spec.hard;
+      const here = exposed.filter((r) => inputs(r).metadata.namespace === ns);
+      // Kubernetes charges one node port per port of a LoadBalancer Service.
+      const ports = here.reduce((n, r) => n + inputs(r).spec.ports.length, 0);
+      expect(Number(hard["services.loadbalancers"]), ns).toBe(here.filter((r) => inputs(r).spec.type === "LoadBalancer").length);
+      expect(Number(hard["services.nodeports"]), ns).toBe(ports);
+    }
+  });
+
   it("puts the standard labels on every Kubernetes object", async () => {
     const plan = await cachedPlan(stack);
     const objects = plan.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh"));

@@ -1,0 +1,504 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ContainerResources } from "./namespaces";
+
+/** Labels of an object named `name`, by the caller's conventions. */
+export type Labeller = (name: string) => Record<string, string>;
+
+/** A Helm chart pinned by the caller. */
+export interface PinnedChart {
+  chart: string;
+  repo: string;
+  version: string;
+}
+
+/** The chart's release name: it makes the objects `traefik` and `traefik-metrics`. */
+const RELEASE = "traefik";
+
+/** Container ports of the proxy (the chart's defaults), which NetworkPolicies and the Service target. */
+export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as const;
+
+/** Labels the chart puts on the proxy's pods, stable across releases. */
+export const TRAEFIK_POD_LABELS = { "app.kubernetes.io/name": "traefik" } as const;
+
+/** Where Prometheus scrapes the proxy: the chart's dedicated metrics Service. */
+export const TRAEFIK_METRICS = { service: `${RELEASE}-metrics`, portName: "metrics", port: TRAEFIK_PORTS.metrics, path: "/metrics" } as const;
+
+/** Pods the proxy may open connections to (it routes to endpoints, so container ports, not Service ports). */
+export interface TraefikBackend {
+  podLabels: Record<string, string>;
+  port: number | string;
+}
+
+export interface TraefikArgs {
+  /** Namespace of the proxy; it also only watches routes, middlewares and TLS objects there. */
+  namespace: pulumi.Input<string>;
+  labels: Labeller;
+  chart: PinnedChart;
+  /** Proxy pods; a disruption budget keeps all but one available. */
+  replicas: number;
+  /**
+   * "required": at most one pod per node (which makes rolling updates replace one pod at a time, with no
+   * surge) and a best-effort spread across zones; "preferred" (default): anti-affinity when possible.
+   */
+  spread?: "required" | "preferred";
+  /**
+   * The only source ranges the LoadBalancer accepts (a CDN's edge ranges). Forwarded headers from these
+   * addresses are trusted, so the backends see the visitor's address and scheme.
+   */
+  allowedSourceRanges: string[];
+  /** Install Traefik's CRDs (cluster-scoped): exactly one stack per cluster. Default false. */
+  installCrds?: boolean;
+  /** Secret (kubernetes.io/tls) of the default certificate. Default: Traefik's generated one. */
+  defaultCertificateSecret?: pulumi.Input<string>;
+  /** Labels of the pods allowed to scrape the metrics port. */
+  metricsScraperLabels: Record<string, string>;
+  /** Everything the proxy forwards to. */
+  backends: TraefikBackend[];
+  /** API server endpoints (the proxy watches its custom resources). Default: any address on 443 and 6443. */
+  apiServer?: { cidrs?: string[]; ports?: number[] };
+  /** Default: 100m / 128Mi requested, 1 CPU / 512Mi limit. */
+  resources?: ContainerResources;
+  /** Extra labels on every object and pod the chart renders (never `app.kubernetes.io/name`, which the chart owns). */
+  chartLabels?: Record<string, string>;
+}
+
+const DEFAULT_RESOURCES: ContainerResources = {
+  requests: { cpu: "100m", memory: "128Mi" },
+  limits: { cpu: "1", memory: "512Mi" },
+};
+
+/**
+ * Chart values (traefik chart 41.x syntax: `ports.<ep>.http.*`, `log`/`accessLog`). The chart's own
+ * Service is off: the component owns the LoadBalancer so that its address feeds DNS and its
+ * restrictions are visible in the plan.
+ */
+export function traefikChartValues(args: TraefikArgs, namespace: pulumi.Input<string>): Record<string, unknown> {
+  const trusted = { trustedIPs: args.allowedSourceRanges, insecure: false };
+  const term = { labelSelector: { matchLabels: { ...TRAEFIK_POD_LABELS } }, topologyKey: "kubernetes.io/hostname" };
+  const required = args.spread === "required";
+  return {
+    deployment: { replicas: args.replicas },
+    ...(args.chartLabels ? { commonLabels: args.chartLabels } : {}),
+    podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+    ...(required ? { updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } } : {}),
+    affinity: {
+      podAntiAffinity: required
+        ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+        : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
+    },
+    ...(required
+      ? {
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              // Single-zone clusters must still schedule: spread is a preference, one-per-node the rule.
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: { ...TRAEFIK_POD_LABELS } },
+            },
+          ],
+        }
+      : {}),
+    // Cluster-scoped objects two environments sharing a cluster would fight over.
+    ingressClass: { enabled: false },
+    ingressRoute: { dashboard: { enabled: false }, healthcheck: { enabled: false } },
+    // No dashboard, and the chart never passes --api.insecure: the API is not served at all.
+    api: { dashboard: false },
+    providers: {
+      kubernetesCRD: { enabled: true, namespaces: [namespace], allowCrossNamespace: false, allowExternalNameServices: false },
+      kubernetesIngress: { enabled: false },
+    },
+    rbac: { enabled: true, namespaced: true },
+    ports: {
+      web: {
+        http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
+        forwardedHeaders: trusted,
+      },
+      websecure: { http: { tls: { enabled: true } }, forwardedHeaders: trusted },
+    },
+    service: { enabled: false },
+    metrics: { prometheus: { entryPoint: "metrics", service: { enabled: true } } },
+    log: { level: "INFO", format: "json" },
+    // Request headers (cookies, Authorization) never reach the logs.
+    accessLog: { enabled: true, format: "json", fields: { defaultMode: "keep", headers: { defaultMode: "drop" } } },
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+    // Pod Security Standard "restricted": the chart's defaults lack only the seccomp profile.
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    resources: args.resources ?? DEFAULT_RESOURCES,
+  };
+}
+
+/**
+ * Traefik v3 as the environment's single entry point: the pinned chart (namespaced RBAC, watching only
+ * its namespace, HTTP redirected permanently to HTTPS, JSON logs, Prometheus metrics, no dashboard), the
+ * LoadBalancer Service restricted to the CDN's ranges, the pods' NetworkPolicy, and the TLS defaults
+ * (TLS 1.3 minimum, strict SNI).
+ */
+export class Traefik extends pulumi.ComponentResource {
+  readonly chart: k8s.helm.v4.Chart;
+  readonly service: k8s.core.v1.Service;
+  /** The LoadBalancer's public address: an IP, or a host name on clouds that give one. */
+  readonly address: pulumi.Output<{ ip?: string; hostname?: string }>;
+
+  constructor(name: string, args: TraefikArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:edge:Traefik", name, {}, opts);
+    const ns = args.namespace;
+    const meta = (objectName: string) => ({ name: objectName, namespace: ns, labels: args.labels(objectName) });
+
+    this.chart = new k8s.helm.v4.Chart(
+      name,
+      {
+        name: RELEASE,
+        chart: args.chart.chart,
+        version: args.chart.version,
+        repositoryOpts: { repo: args.chart.repo },
+        namespace: ns,
+        skipCrds: !args.installCrds,
+        values: traefikChartValues(args, ns),
+      },
+      { parent: this },
+    );
+    // The custom resources below need the CRDs the chart installs; elsewhere they already exist.
+    const afterCrds = args.installCrds ? { parent: this, dependsOn: [this.chart] } : { parent: this };
+
+    this.service = new k8s.core.v1.Service(
+      `${name}-lb`,
+      {
+        metadata: meta(RELEASE),
+        spec: {
+          type: "LoadBalancer",
+          // Keeps the visitor's (CDN's) address, so source ranges and NetworkPolicies see it.
+          externalTrafficPolicy: "Local",
+          loadBalancerSourceRanges: args.allowedSourceRanges,
+          selector: { ...TRAEFIK_POD_LABELS },
+          ports: [
+            { name: "web", port: 80, targetPort: "web", protocol: "TCP" },
+            { name: "websecure", port: 443, targetPort: "websecure", protocol: "TCP" },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    this.address = this.service.status.apply((s) => {
+      const ingress = s?.loadBalancer?.ingress?.[0];
+      return { ip: ingress?.ip || undefined, hostname: ingress?.hostname || undefined };
+    });
+
+    const api = args.apiServer ?? {};
+    const egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = dedupeBackends(args.backends).map((b) => ({
+      to: [{ podSelector: { matchLabels: b.podLabels } }],
+      ports: [{ protocol: "TCP", port: b.port }],
+    }));
+    egress.push({
+      ...(api.cidrs ? { to: api.cidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
+      ports: (api.ports ?? [443, 6443]).map((port) => ({ protocol: "TCP", port })),
+    });
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-netpol`,
+      {
+        metadata: meta(RELEASE),
+        spec: {
+          podSelector: { matchLabels: { ...TRAEFIK_POD_LABELS } },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [
+            // From anywhere: the LoadBalancer's source ranges are what restricts visitors to the CDN.
+            { ports: [{ protocol: "TCP", port: TRAEFIK_PORTS.web }, { protocol: "TCP", port: TRAEFIK_PORTS.websecure }] },
+            { from: [{ podSelector: { matchLabels: args.metricsScraperLabels } }], ports: [{ protocol: "TCP", port: TRAEFIK_PORTS.metrics }] },
+          ],
+          egress,
+        },
+      },
+      { parent: this },
+    );
+
+    // Named `default`, it applies to every router of this Traefik (one per namespace: see providers).
+    new k8s.apiextensions.CustomResource(
+      `${name}-tls-option`,
+      {
+        apiVersion: "traefik.io/v1alpha1",
+        kind: "TLSOption",
+        metadata: { name: "default", namespace: ns, labels: args.labels("tls-default") },
+        spec: { minVersion: "VersionTLS13", sniStrict: true },
+      },
+      afterCrds,
+    );
+    if (args.defaultCertificateSecret !== undefined) {
+      new k8s.apiextensions.CustomResource(
+        `${name}-tls-store`,
+        {
+          apiVersion: "traefik.io/v1alpha1",
+          kind: "TLSStore",
+          metadata: { name: "default", namespace: ns, labels: args.labels("tls-default") },
+          spec: { defaultCertificate: { secretName: args.defaultCertificateSecret } },
+        },
+        afterCrds,
+      );
+    }
+
+    this.registerOutputs({
+      chartVersion: args.chart.version,
+      service: this.service.metadata.name,
+      address: this.address,
+      metrics: TRAEFIK_METRICS,
+      podLabels: TRAEFIK_POD_LABELS,
+    });
+  }
+}
+
+function dedupeBackends(backends: TraefikBackend[]): TraefikBackend[] {
+  const seen = new Map<string, TraefikBackend>();
+  for (const b of backends) seen.set(JSON.stringify([b.podLabels, b.port]), b);
+  return [...seen.values()];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Routes
+
+/** A Service the route forwards to, with its share of traffic when there are several. */
+export interface RouteTarget {
+  service: pulumi.Input<string>;
+  port: number;
+  weight: number;
+}
+
+export interface SiteRoute {
+  /** Short name: prefix of the route's objects (`app`, `grafana`...). */
+  name: string;
+  host: string;
+  /** Secret (kubernetes.io/tls) with the host's certificate. */
+  tlsSecretName: pulumi.Input<string>;
+  /** One target is routed to directly; several through a weighted TraefikService. */
+  targets: RouteTarget[];
+  /** Put HTTP basic authentication in front (for backends with no login of their own). */
+  requireAuth?: boolean;
+  /** Content-Security-Policy for the responses; without it, the backend's own (if any) is kept. */
+  contentSecurityPolicy?: string;
+  /**
+   * Keep a visitor on one pod (a Secure, HttpOnly cookie): for backends whose sessions live in the pod,
+   * such as Grafana without a shared database.
+   */
+  stickySessions?: boolean;
+}
+
+export interface TraefikRoutesArgs {
+  namespace: pulumi.Input<string>;
+  labels: Labeller;
+  routes: SiteRoute[];
+  /** Requests per second per visitor (`average`), with bursts up to `burst`. */
+  rateLimit: { average: number; burst: number };
+  /**
+   * Request header holding the visitor's address, set by the CDN in front. Trustworthy only because
+   * nothing else can reach the proxy. Default `CF-Connecting-IP` (Cloudflare).
+   */
+  clientIpHeader?: string;
+  /** User of the basic authentication. Default `ops`. */
+  authUser?: string;
+  /** Permissions-Policy header. Default: no camera, microphone, geolocation or USB; payments same-origin. */
+  permissionsPolicy?: string;
+  /**
+   * Resources every object waits for (the chart installing Traefik's CRDs). A component's own
+   * `dependsOn` would not reach its children.
+   */
+  after?: pulumi.Resource[];
+}
+
+/** Names of the middlewares the routes use. */
+export const MIDDLEWARES = { rateLimit: "rate-limit", basicAuth: "basic-auth", headers: (route: string) => `${route}-headers` } as const;
+
+/** The Secret the basic-auth middleware reads (htpasswd lines under `users`). */
+export const BASIC_AUTH_SECRET = "basic-auth-users";
+
+const DEFAULT_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=(), payment=(self)";
+
+/** Security response headers: HSTS one year with subdomains and preload, no framing, no sniffing. */
+export function securityHeaders(opts: { contentSecurityPolicy?: string; permissionsPolicy?: string } = {}): Record<string, unknown> {
+  return {
+    stsSeconds: 31536000,
+    stsIncludeSubdomains: true,
+    stsPreload: true,
+    // Sent on every response, whatever the scheme Traefik saw (TLS may end before it in future setups).
+    forceSTSHeader: true,
+    frameDeny: true,
+    contentTypeNosniff: true,
+    referrerPolicy: "strict-origin-when-cross-origin",
+    permissionsPolicy: opts.permissionsPolicy ?? DEFAULT_PERMISSIONS_POLICY,
+    ...(opts.contentSecurityPolicy ? { contentSecurityPolicy: opts.contentSecurityPolicy } : {}),
+    // An empty value removes the header: no product or version disclosure.
+    customResponseHeaders: { Server: "", "X-Powered-By": "" },
+  };
+}
+
+/** Middlewares of a route, in the order they run: throttle first, then authenticate, then add headers. */
+export function routeMiddlewares(route: SiteRoute): string[] {
+  return [MIDDLEWARES.rateLimit, ...(route.requireAuth ? [MIDDLEWARES.basicAuth] : []), MIDDLEWARES.headers(route.name)];
+}
+
+/** Name of the weighted TraefikService of a route with several targets. */
+export function weightedServiceName(route: SiteRoute): string {
+  return `${route.name}-weighted`;
+}
+
+/** The IngressRoute spec of a route: `websecure` only, TLS from the route's Secret. */
+export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
+  const services =
+    route.targets.length === 1
+      ? [
+          {
+            name: route.targets[0].service,
+            port: route.targets[0].port,
+            ...(route.stickySessions ? { sticky: { cookie: { name: `${route.name}_affinity`, secure: true, httpOnly: true, sameSite: "strict" } } } : {}),
+          },
+        ]
+      : [{ name: weightedServiceName(route), kind: "TraefikService" }];
+  return {
+    entryPoints: ["websecure"],
+    routes: [
+      {
+        kind: "Rule",
+        match: `Host(\`${route.host}\`)`,
+        middlewares: routeMiddlewares(route).map((name) => ({ name })),
+        services,
+      },
+    ],
+    tls: { secretName: route.tlsSecretName },
+  };
+}
+
+/** What an edge policy demands of IngressRoutes. */
+export interface RoutePolicy {
+  /** Hosts that must never be served without the authentication middleware. */
+  authenticatedHosts: string[];
+  /** Name of that middleware. */
+  authMiddleware: string;
+}
+
+/**
+ * Everything wrong with an IngressRoute against the edge policy: served on another entry point than
+ * `websecure` (or on all of them, when `entryPoints` is missing), without a TLS Secret, or a host that
+ * must be authenticated reached without the authentication middleware. Empty when compliant.
+ */
+export function ingressRouteProblems(name: string, spec: any, policy: RoutePolicy): string[] {
+  const problems: string[] = [];
+  const eps: unknown = spec?.entryPoints;
+  if (!Array.isArray(eps) || eps.length !== 1 || eps[0] !== "websecure") {
+    problems.push(`${name}: entryPoints must be exactly ["websecure"] (got ${JSON.stringify(eps)}); a missing list means every entry point, plain HTTP included`);
+  }
+  if (!spec?.tls?.secretName) problems.push(`${name}: no tls.secretName`);
+  for (const [i, rule] of (spec?.routes ?? []).entries()) {
+    const hosts = [...String(rule?.match ?? "").matchAll(/Host\(`([^`]+)`\)/g)].map((m) => m[1]);
+    const middlewares = (rule?.middlewares ?? []).map((m: { name?: string }) => m?.name);
+    for (const host of hosts.filter((h) => policy.authenticatedHosts.includes(h))) {
+      if (!middlewares.includes(policy.authMiddleware)) {
+        problems.push(`${name}: routes[${i}] serves ${host} without the ${policy.authMiddleware} middleware`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * The environment's routes: one IngressRoute per host (HTTPS only), the middlewares they use (rate
+ * limit per visitor, security headers, basic authentication backed by a generated password whose
+ * bcrypt hash is the only form stored in the cluster), and weighted TraefikServices for releases that
+ * split traffic.
+ */
+export class TraefikRoutes extends pulumi.ComponentResource {
+  /** The IngressRoute specs, by route name, as created. */
+  readonly specs: Record<string, Record<string, any>>;
+  /** Basic authentication credentials (the password is a Pulumi secret), when a route requires them. */
+  readonly credentials?: { username: string; password: pulumi.Output<string> };
+
+  constructor(name: string, args: TraefikRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:edge:TraefikRoutes", name, {}, opts);
+    const empty = args.routes.filter((r) => r.targets.length === 0).map((r) => r.name);
+    if (empty.length > 0) throw new Error(`routes without a target: ${empty.join(", ")}`);
+    const ns = args.namespace;
+    const child = { parent: this, dependsOn: args.after ?? [] };
+    const middleware = (objectName: string, spec: Record<string, unknown>) =>
+      new k8s.apiextensions.CustomResource(
+        `${name}-${objectName}`,
+        {
+          apiVersion: "traefik.io/v1alpha1",
+          kind: "Middleware",
+          metadata: { name: objectName, namespace: ns, labels: args.labels(objectName) },
+          spec,
+        },
+        child,
+      );
+
+    middleware(MIDDLEWARES.rateLimit, {
+      rateLimit: {
+        average: args.rateLimit.average,
+        burst: args.rateLimit.burst,
+        period: "1s",
+        // Behind a CDN every connection comes from its edge: key on the visitor's address it forwards.
+        sourceCriterion: { requestHeaderName: args.clientIpHeader ?? "CF-Connecting-IP" },
+      },
+    });
+
+    if (args.routes.some((r) => r.requireAuth)) {
+      const username = args.authUser ?? "ops";
+      const password = new random.RandomPassword(`${name}-basic-auth`, { length: 32, special: false }, child);
+      new k8s.core.v1.Secret(
+        `${name}-basic-auth-users`,
+        {
+          metadata: { name: BASIC_AUTH_SECRET, namespace: ns, labels: args.labels(BASIC_AUTH_SECRET) },
+          type: "Opaque",
+          stringData: { users: pulumi.secret(pulumi.interpolate`${username}:${password.bcryptHash}`) },
+        },
+        child,
+      );
+      middleware(MIDDLEWARES.basicAuth, {
+        basicAuth: { secret: BASIC_AUTH_SECRET, realm: "DiaspoMoney operations", removeHeader: true },
+      });
+      this.credentials = { username, password: pulumi.secret(password.result) };
+    }
+
+    this.specs = {};
+    for (const route of args.routes) {
+      middleware(
+        MIDDLEWARES.headers(route.name),
+        { headers: securityHeaders({ contentSecurityPolicy: route.contentSecurityPolicy, permissionsPolicy: args.permissionsPolicy }) },
+      );
+      if (route.targets.length > 1) {
+        new k8s.apiextensions.CustomResource(
+          `${name}-${weightedServiceName(route)}`,
+          {
+            apiVersion: "traefik.io/v1alpha1",
+            kind: "TraefikService",
+            metadata: { name: weightedServiceName(route), namespace: ns, labels: args.labels(weightedServiceName(route)) },
+            spec: { weighted: { services: route.targets.map((t) => ({ name: t.service, port: t.port, weight: t.weight })) } },
+          },
+          child,
+        );
+      }
+      const spec = ingressRouteSpec(route);
+      this.specs[route.name] = spec;
+      new k8s.apiextensions.CustomResource(
+        `${name}-${route.name}`,
+        {
+          apiVersion: "traefik.io/v1alpha1",
+          kind: "IngressRoute",
+          metadata: { name: route.name, namespace: ns, labels: args.labels(route.name) },
+          spec,
+        },
+        child,
+      );
+    }
+
+    this.registerOutputs({
+      hosts: Object.fromEntries(args.routes.map((r) => [r.name, r.host])),
+      authenticated: args.routes.filter((r) => r.requireAuth).map((r) => r.host),
+      credentials: this.credentials,
+    });
+  }
+}
