@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { DNS01_TOKEN_SECRET, LETS_ENCRYPT } from "../../components/cert-manager";
+import { ConfigError, loadEnvironment, type RawStackConfig } from "../../infra/config/load";
+import { environmentSpecSchema } from "../../infra/config/schema";
+import { CERT_MANAGER_NAMESPACE } from "../../infra/edge";
+import { charts } from "../../infra/versions";
+import { environments } from "../../stacks";
+import { cachedPlan, inputs, k8sObject, ofType, stackConfig, STACKS } from "../harness";
+
+const specOf = (stack: string) => environmentSpecSchema.parse(environments[stack]);
+const configOf = (stack: string, key: string) => JSON.parse(stackConfig(stack).values[`diaspomoney-platform:${key}`]);
+
+describe.each(STACKS)("what %s exposes", (stack) => {
+  it("has exactly one LoadBalancer: Traefik's, open to Cloudflare's ranges only", async () => {
+    const plan = await cachedPlan(stack);
+    const lbs = ofType(plan, "kubernetes:core/v1:Service").filter((s) => inputs(s).spec?.type === "LoadBalancer");
+    expect(lbs.map((s) => inputs(s).metadata.name)).toEqual(["traefik"]);
+    const spec = inputs(lbs[0]).spec;
+    expect(spec.loadBalancerSourceRanges).toEqual(configOf(stack, "cloudflare").ipRanges);
+    expect(spec.externalTrafficPolicy).toBe("Local");
+    const nodePorts = ofType(plan, "kubernetes:core/v1:Service").filter((s) => inputs(s).spec?.type === "NodePort");
+    expect(nodePorts).toEqual([]);
+  });
+
+  it("puts no secret in Helm values", async () => {
+    const plan = await cachedPlan(stack);
+    for (const chart of [...ofType(plan, "kubernetes:helm.sh/v4:Chart"), ...ofType(plan, "kubernetes:helm.sh/v3:Release")]) {
+      const values = JSON.stringify(inputs(chart).values ?? {});
+      expect(values, chart.urn).not.toContain("[secret]");
+      expect(values, chart.urn).not.toMatch(/offline-placeholder|fake-cloudflare-token|\$2a\$/);
+    }
+  });
+
+  it("keeps the DNS-01 token in a Kubernetes Secret next to the Issuer, never in clear", async () => {
+    const plan = await cachedPlan(stack);
+    const ns = `diaspomoney-${stack}`;
+    expect(inputs(k8sObject(plan, "Secret", DNS01_TOKEN_SECRET.name, ns)).stringData).toEqual({ [DNS01_TOKEN_SECRET.key]: "[secret]" });
+    const solver = inputs(k8sObject(plan, "Issuer", "letsencrypt", ns)).spec.acme.solvers[0];
+    expect(solver).toEqual({
+      selector: { dnsZones: ["diaspomoney.fr"] },
+      dns01: { cloudflare: { apiTokenSecretRef: { name: DNS01_TOKEN_SECRET.name, key: DNS01_TOKEN_SECRET.key } } },
+    });
+    expect(JSON.stringify(plan)).not.toMatch(/fake-cloudflare-token|offline-placeholder/);
+  });
+
+  it("issues from the Let's Encrypt directory the stack asks for", async () => {
+    const plan = await cachedPlan(stack);
+    const acme = inputs(k8sObject(plan, "Issuer", "letsencrypt", `diaspomoney-${stack}`)).spec.acme;
+    expect(acme.server).toBe(LETS_ENCRYPT[specOf(stack).edge.acmeEnvironment]);
+    expect(acme.email).toBe(configOf(stack, "alerting").securityEmail);
+  });
+
+  it("installs cert-manager and Traefik's CRDs only where the stack installs cluster services", async () => {
+    const plan = await cachedPlan(stack);
+    const install = configOf(stack, "kubernetes").installClusterServices as boolean;
+    const charts4 = Object.fromEntries(ofType(plan, "kubernetes:helm.sh/v4:Chart").map((c) => [inputs(c).chart, inputs(c)]));
+    expect(charts4.traefik.skipCrds).toBe(!install);
+    expect(charts4.traefik.version).toBe(charts.traefik.version);
+    expect(Boolean(charts4["cert-manager"])).toBe(install);
+    expect(ofType(plan, "kubernetes:core/v1:Namespace").some((n) => inputs(n).metadata.name === CERT_MANAGER_NAMESPACE)).toBe(install);
+    if (install) {
+      expect(charts4["cert-manager"]).toMatchObject({ version: charts.certManager.version, namespace: CERT_MANAGER_NAMESPACE });
+      expect(charts4["cert-manager"].values.crds).toEqual({ enabled: true, keep: true });
+      // Only labels the charts do not set themselves (a duplicate key breaks the rendered YAML).
+      expect(charts4["cert-manager"].values.global.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
+      expect(charts4.traefik.values.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
+      const labels = inputs(k8sObject(plan, "Namespace", CERT_MANAGER_NAMESPACE)).metadata.labels;
+      expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    }
+  });
+});
+
+describe("ordering", () => {
+  it.each(STACKS)("creates %s's cert-manager and Traefik objects after the charts that install their CRDs, where it installs them", async (stack) => {
+    const plan = await cachedPlan(stack);
+    const install = configOf(stack, "kubernetes").installClusterServices as boolean;
+    const chartUrn = (chart: string) => ofType(plan, "kubernetes:helm.sh/v4:Chart").find((c) => inputs(c).chart === chart)?.urn;
+    const kinds = (group: string) => plan.resources.filter((r) => r.type.startsWith(`kubernetes:${group}/`));
+    const certManagerKinds = kinds("cert-manager.io");
+    const traefikKinds = kinds("traefik.io");
+    expect(certManagerKinds.length).toBeGreaterThan(0);
+    expect(traefikKinds.length).toBeGreaterThan(0);
+    for (const r of certManagerKinds) expect(r.dependsOn.includes(chartUrn("cert-manager")!), r.urn).toBe(install);
+    for (const r of traefikKinds) expect(r.dependsOn.includes(chartUrn("traefik")!), r.urn).toBe(install);
+  });
+});
+
+describe("the WAF switch", () => {
+  function raw(stack: string): RawStackConfig {
+    const file = stackConfig(stack);
+    const values: Record<string, string> = {};
+    const secret = new Set<string>();
+    for (const [k, v] of Object.entries(file.values)) {
+      const short = k.replace(/^diaspomoney-platform:/, "");
+      values[short] = v;
+      if (file.secretKeys.includes(k)) secret.add(short);
+    }
+    return { values, secret };
+  }
+
+  it("is accepted with the zone, and refused without it (the WAF is a zone-wide ruleset)", () => {
+    expect(loadEnvironment("prod", environments.prod, raw("prod")).spec.features.waf).toBe(true);
+    const spec = structuredClone(environments.prod) as any;
+    spec.features.manageZone = false;
+    let error: unknown;
+    try {
+      loadEnvironment("prod", spec, raw("prod"));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toContainEqual(expect.objectContaining({ source: "stacks/prod.ts", key: "features.waf", value: "true" }));
+  });
+});
