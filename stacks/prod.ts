@@ -39,6 +39,7 @@ export const prod = {
     dedicatedControllers: 3,
     storage: "200Gi",
     resources: { requests: { cpu: "1", memory: "4Gi" }, limits: { cpu: "4", memory: "8Gi" } },
+    controllers: { storage: "20Gi", resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } } },
     topics: [
       { name: "transactions", partitions: 24, replicas: 3, retentionHours: 24 * 14 },
       { name: "payments", partitions: 24, replicas: 3, retentionHours: 24 * 14 },

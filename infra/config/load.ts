@@ -153,6 +153,9 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
       }
     }
   }
+  if (spec.features.waf && !spec.features.manageZone) {
+    problems.push({ source: specFile, key: "features.waf", value: "true", expected: "false unless features.manageZone is on (the WAF is a zone-wide ruleset, owned by the stack that manages the zone)" });
+  }
   if (spec.features.atlas && !config.atlas) {
     problems.push({ source: cfgFile, key: key("atlas"), value: "(not set)", expected: "the Atlas organisation, access list and encryption key, because features.atlas is on" });
   }

@@ -84,6 +84,11 @@ export const environmentSpecSchema = z.strictObject({
     dedicatedControllers: z.union([z.literal(0), z.literal(3), z.literal(5)]),
     storage: quantityMem,
     resources,
+    /**
+     * Volume and resources of the dedicated controllers (only with `dedicatedControllers` > 0): they
+     * hold only the cluster metadata. Default: the brokers' `storage` and `resources`.
+     */
+    controllers: z.strictObject({ storage: quantityMem, resources }).optional(),
     topics: z.array(kafkaTopicSchema).min(1),
   }),
   mongodb: z.strictObject({
@@ -113,10 +118,19 @@ export const environmentSpecSchema = z.strictObject({
   }),
   edge: z.strictObject({
     traefikReplicas: z.number().int().min(2, "at least 2 Traefik replicas"),
-    /** cert-manager ClusterIssuer flavour: staging certificates are fine outside production. */
+    /**
+     * Let's Encrypt directory of the environment's cert-manager Issuer. Cloudflare's Full (strict) mode,
+     * set zone-wide, rejects staging certificates (error 526): "staging" is only for debugging issuance.
+     */
     acmeEnvironment: z.enum(["staging", "production"]),
     /** Rate limit per client IP on the app route. */
     rateLimit: z.strictObject({ average: positiveInt, burst: positiveInt }),
+    /**
+     * Lowest TLS version Cloudflare accepts from visitors (zone setting, applied by the stack that
+     * manages the zone). "1.3" locks out clients without TLS 1.3 (Android 9 and older, Windows 7/8.1,
+     * old embedded browsers); "1.2" is the PCI DSS floor. See docs/edge.md.
+     */
+    minTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
   }),
   atlas: z.strictObject({
     region: z.enum(["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_CENTRAL_2", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"]),
@@ -161,6 +175,11 @@ export const deploymentConfigSchema = z.strictObject({
     clusterIdentifier: z.string().min(1),
     /** Install cluster-wide pieces (operator CRDs, cert-manager): true on exactly one stack per cluster. */
     installClusterServices: z.boolean(),
+    /**
+     * Addresses of the Kubernetes API server's endpoints (`kubectl get endpoints kubernetes -n default`).
+     * Operators' egress (443 and 6443) is limited to them; when unset, to any address on those ports.
+     */
+    apiServerCidrs: z.array(cidr).min(1).optional(),
   }),
   cloudflare: z.strictObject({
     zoneId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare zone id"),

@@ -39,7 +39,7 @@ export function unwrapSerialized(value: unknown): unknown {
   const obj = value as Record<string, unknown>;
   switch (obj[rpc.specialSigKey]) {
     case rpc.specialSecretSig:
-      return SECRET;
+      return maskSecret(obj.value);
     case rpc.specialResourceSig:
       return obj.urn;
     case rpc.specialAssetSig:
@@ -47,15 +47,29 @@ export function unwrapSerialized(value: unknown): unknown {
     case rpc.specialArchiveSig:
       return "[archive]";
     case rpc.specialOutputValueSig:
-      if (obj.secret) return SECRET;
+      if (obj.secret) return maskSecret(obj.value);
       return "value" in obj ? unwrapSerialized(obj.value) : UNKNOWN;
     default:
       return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSerialized(v)]));
   }
 }
 
+/**
+ * A secret map (a Kubernetes Secret's `data`, which the SDK always makes secret) keeps its keys, so a
+ * reviewer sees which entries exist; every value is {@link SECRET}. Anything else is {@link SECRET} whole.
+ */
+function maskSecret(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || rpc.specialSigKey in value) return SECRET;
+  return Object.fromEntries(Object.keys(value).map((k) => [k, SECRET]));
+}
+
 function digest(text: string): string {
   return createHash("sha256").update(text).digest("hex");
+}
+
+/** The Kubernetes provider auto-names objects that set no name; this mimics its random suffix, deterministically. */
+export function autoName(type: string, name: string): string {
+  return `${name}-${digest(`${type}::${name}`).slice(0, 8)}`;
 }
 
 /**
@@ -66,16 +80,25 @@ export function computedState(type: string, name: string, inputs: Record<string,
   const h = digest(`${type}::${name}`);
   if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm.sh")) {
     const metadata = { ...(inputs.metadata ?? {}) };
-    // The Kubernetes provider auto-names objects that set no name; mimic its suffix.
-    if (!metadata.name) metadata.name = `${name}-${h.slice(0, 8)}`;
+    if (!metadata.name) metadata.name = autoName(type, name);
+    // A LoadBalancer Service gets its address from the cloud; a documentation address (TEST-NET-1,
+    // RFC 5737) lets the plan show what depends on it, such as DNS records.
+    if (type === "kubernetes:core/v1:Service" && inputs.spec?.type === "LoadBalancer") {
+      return { ...inputs, metadata, status: { loadBalancer: { ingress: [{ ip: `192.0.2.${(parseInt(h.slice(0, 2), 16) % 254) + 1}` }] } } };
+    }
     return { ...inputs, metadata };
   }
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString": {
       const length = Number(inputs.length ?? 32);
-      return { ...inputs, result: Buffer.from(h + h).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, length) };
+      const result = Buffer.from(h + h).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, length);
+      if (type === "random:index/randomString:RandomString") return { ...inputs, result };
+      // bcrypt's shape ($2a$, cost, 53 characters of salt and hash), not a real hash of `result`.
+      return { ...inputs, result, bcryptHash: `$2a$10$${Buffer.from(digest(`bcrypt::${name}`) + h).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 53)}` };
     }
+    case "cloudflare:index/apiToken:ApiToken":
+      return { ...inputs, value: `fake-cloudflare-token-${h.slice(0, 24)}` };
     case "random:index/randomBytes:RandomBytes": {
       const bytes = Buffer.from((h + h).slice(0, Number(inputs.length ?? 32) * 2), "hex");
       return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
@@ -86,6 +109,11 @@ export function computedState(type: string, name: string, inputs: Record<string,
     }
     case "random:index/randomUuid:RandomUuid":
       return { ...inputs, result: `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}` };
+    case "mongodbatlas:index/advancedCluster:AdvancedCluster": {
+      // Atlas names hosts <cluster>.<5 characters>.mongodb.net; `.invalid` keeps the fake unresolvable.
+      const host = `${String(inputs.name ?? name).toLowerCase()}.${h.slice(0, 5)}.mongodb.invalid`;
+      return { ...inputs, connectionStrings: { standard: `mongodb://${host}:27017`, standardSrv: `mongodb+srv://${host}` } };
+    }
     default:
       return { ...inputs };
   }

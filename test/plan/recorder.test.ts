@@ -27,7 +27,8 @@ describe("the recording engine", () => {
     expect(s.dependsOn).toEqual(expect.arrayContaining([byName("ns").urn, byName("pw").urn]));
     expect(s.retainOnDelete).toBe(true);
     expect(byName("ns").protect).toBe(true);
-    expect((s.inputs as any).stringData).toBe(SECRET);
+    // A secret map keeps its keys, so manifests and reviews show which entries a Secret holds.
+    expect((s.inputs as any).stringData).toEqual({ password: SECRET });
     expect(plan.outputs.password).toBe(SECRET);
     expect(plan.outputs.secretName).toMatch(/^s-[0-9a-f]{8}$/);
     expect(byName("parent").custom).toBe(false);
@@ -38,6 +39,8 @@ describe("the recording engine", () => {
     expect(unwrapSerialized("04da6b54-80e4-46f7-96ec-b56ff0331ba9")).toBe(UNKNOWN);
     expect(unwrapSerialized({ a: [{ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: "x" }] })).toEqual({ a: [SECRET] });
     expect(unwrapSerialized({ "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:x" })).toBe("urn:x");
+    const secretMap = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: { user: "u", password: "p" } };
+    expect(unwrapSerialized({ stringData: secretMap })).toEqual({ stringData: { user: SECRET, password: SECRET } });
   });
 
   it("computes deterministic provider outputs", () => {

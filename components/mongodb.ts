@@ -1,0 +1,593 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+/**
+ * MongoDB through the Percona Operator for MongoDB: the operator (a Helm release watching only its
+ * namespace) and a replica set (`PerconaServerMongoDB`) with its secrets, backups, metrics and
+ * network policies. Nothing here knows about DiaspoMoney's environments: callers pass names, sizes,
+ * peers and secrets.
+ */
+
+export interface ContainerResources {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+}
+
+/** A set of pods allowed to talk to another: the namespace they run in and their labels. */
+export interface PodPeer {
+  namespace: pulumi.Input<string>;
+  podLabels: Record<string, string>;
+}
+
+/** Addresses and ports the operator reaches the Kubernetes API server on. */
+export interface ApiServerEndpoint {
+  /** CIDRs of the API server endpoints. Default: any address (`0.0.0.0/0`, `::/0`). */
+  cidrs?: string[];
+  /** Default: 443 and 6443 (service port and the usual endpoint port). */
+  ports?: number[];
+}
+
+export const MONGODB_PORT = 27017;
+export const MONGODB_EXPORTER_PORT = 9216;
+/** The only replica set this component manages (no sharding). */
+export const REPLSET_NAME = "rs0";
+/** Finalizer that deletes the volumes with the cluster: never set by this component. */
+export const DELETE_PVC_FINALIZER = "percona.com/delete-psmdb-pvc";
+/** Finalizer that deletes point-in-time oplog chunks from the backup storage with the cluster: never set. */
+export const DELETE_PITR_FINALIZER = "percona.com/delete-pitr-chunks";
+
+/** Labels the operator puts on the mongod pods of `cluster` (its `naming.MongodLabels`). */
+export function mongodPodLabels(cluster: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "percona-server-mongodb",
+    "app.kubernetes.io/instance": cluster,
+    "app.kubernetes.io/replset": REPLSET_NAME,
+    "app.kubernetes.io/component": "mongod",
+  };
+}
+
+/** Labels on every database pod any PerconaServerMongoDB creates (its `naming.ClusterLabels`). */
+const anyPerconaMongoPod = { "app.kubernetes.io/managed-by": "percona-server-mongodb-operator" };
+
+const restrictedContainer = {
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+function apiServerEgress(api: ApiServerEndpoint | undefined): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
+  const cidrs = api?.cidrs ?? ["0.0.0.0/0", "::/0"];
+  const ports = api?.ports ?? [443, 6443];
+  return { to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: ports.map((port) => ({ protocol: "TCP", port })) };
+}
+
+function peerSelector(peer: PodPeer): k8s.types.input.networking.v1.NetworkPolicyPeer {
+  return {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": peer.namespace } },
+    podSelector: { matchLabels: peer.podLabels },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Operator
+
+export interface PerconaMongoOperatorArgs {
+  /** Namespace the operator runs in and the only one it watches (a namespaced Role, no ClusterRole). */
+  namespace: pulumi.Input<string>;
+  /** Helm chart `psmdb-operator`: name, repository and pinned version. */
+  chart: { chart: string; repo: string; version: string };
+  /** Operator image `registry/repository:tag`. */
+  image: string;
+  /**
+   * Install the chart's CustomResourceDefinitions. CRDs are cluster-scoped: exactly one installation
+   * per cluster may own them, the others set this to false.
+   */
+  installCrds: boolean;
+  /**
+   * Labels added to the operator's objects and pod, besides the chart's own. Keys the chart sets
+   * itself (`app.kubernetes.io/name`, `instance`, `version`, `managed-by`) are dropped: a duplicate
+   * key would make the rendered manifest invalid.
+   */
+  labels: Record<string, string>;
+  /** Helm release name. Default `psmdb-operator`. */
+  releaseName?: string;
+  /** Default: requests 100m / 128Mi, limits 500m / 256Mi. */
+  resources?: ContainerResources;
+  /** Where the API server is, for the operator's egress policy. */
+  apiServer?: ApiServerEndpoint;
+}
+
+const chartOwnedLabels = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"];
+
+/** The Helm values of the operator release: watches its namespace only, hardened, no telemetry, no secret. */
+export function operatorValues(args: PerconaMongoOperatorArgs): Record<string, unknown> {
+  const [repository, tag] = splitImage(args.image);
+  const extraLabels = Object.fromEntries(Object.entries(args.labels).filter(([k]) => !chartOwnedLabels.includes(k)));
+  return {
+    image: { repository, tag, pullPolicy: "IfNotPresent" },
+    // Empty watchNamespace and watchAllNamespaces false: the chart creates a Role in the release
+    // namespace and the operator watches only it.
+    watchAllNamespaces: false,
+    rbac: { create: true },
+    serviceAccount: { create: true },
+    // Telemetry sends cluster details to Percona: off (GDPR, and no egress to allow).
+    disableTelemetry: true,
+    labels: extraLabels,
+    podLabels: extraLabels,
+    podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    // readOnlyRootFilesystem makes the chart mount an emptyDir on /tmp.
+    securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
+    resources: args.resources ?? { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    logStructured: true,
+  };
+}
+
+function splitImage(image: string): [string, string] {
+  const at = image.lastIndexOf(":");
+  if (at <= image.lastIndexOf("/")) throw new Error(`image "${image}" has no tag: pin it as repository:tag`);
+  return [image.slice(0, at), image.slice(at + 1)];
+}
+
+/**
+ * The Percona Operator for MongoDB, installed with `helm.v3.Release`.
+ *
+ * Why a Release rather than `helm.v4.Chart`: the chart ships its CRDs in `crds/`, which Helm installs
+ * once and never deletes. With `helm.v4.Chart` the CRDs would be Pulumi resources of the stack that
+ * installs them, and destroying that stack (dev, on the shared non-production cluster) would delete
+ * the CRDs and, with them, every PerconaServerMongoDB of the cluster, rct's included. The Release also
+ * rolls back atomically on a failed upgrade. Its usual drawback (values stored in clear in the state,
+ * pulumi-kubernetes#2003) does not apply: the values hold no secret. `@pulumi/kubernetes` ≥ 4.32
+ * reads a Release's CRDs at preview, so the custom resources that depend on it preview on an empty
+ * cluster.
+ */
+export class PerconaMongoOperator extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly egressPolicy: k8s.networking.v1.NetworkPolicy;
+  /** Labels of the operator pod, as the chart sets them: for other pods' ingress rules. */
+  readonly podLabels: Record<string, string>;
+
+  constructor(name: string, args: PerconaMongoOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:data:PerconaMongoOperator", name, {}, opts);
+    const releaseName = args.releaseName ?? "psmdb-operator";
+    this.podLabels = { "app.kubernetes.io/name": args.chart.chart, "app.kubernetes.io/instance": releaseName };
+
+    this.release = new k8s.helm.v3.Release(
+      name,
+      {
+        name: releaseName,
+        namespace: args.namespace,
+        chart: args.chart.chart,
+        version: args.chart.version,
+        repositoryOpts: { repo: args.chart.repo },
+        skipCrds: !args.installCrds,
+        createNamespace: false,
+        atomic: true,
+        cleanupOnFail: true,
+        maxHistory: 10,
+        values: operatorValues(args),
+      },
+      { parent: this },
+    );
+
+    // The operator talks to the API server and to the database pods it manages (replica set
+    // configuration, users, backups). Its own ingress stays closed by the namespace's default deny.
+    this.egressPolicy = new k8s.networking.v1.NetworkPolicy(
+      `${name}-egress`,
+      {
+        metadata: { name: releaseName, namespace: args.namespace, labels: { ...args.labels, "app.kubernetes.io/name": releaseName } },
+        spec: {
+          podSelector: { matchLabels: this.podLabels },
+          policyTypes: ["Egress"],
+          egress: [
+            apiServerEgress(args.apiServer),
+            { to: [{ podSelector: { matchLabels: anyPerconaMongoPod } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({
+      releaseName,
+      chartVersion: args.chart.version,
+      image: args.image,
+      crdsInstalled: args.installCrds,
+      watchedNamespace: args.namespace,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Replica set
+
+export interface MongoBackupArgs {
+  /** S3 bucket, its region and https endpoint. */
+  bucket: string;
+  region: string;
+  endpointUrl: string;
+  /** Key prefix inside the bucket. Default: the cluster name. */
+  prefix?: string;
+  accessKeyId: pulumi.Input<string>;
+  secretAccessKey: pulumi.Input<string>;
+  /** Five-field cron of the daily backup. */
+  schedule: string;
+  /** How many backups are kept; older ones are deleted from the storage too. */
+  keep: number;
+  /** Continuous oplog upload for point-in-time recovery. */
+  pointInTimeRecovery: boolean;
+  /** S3 server-side encryption of the backup objects. Default `AES256`. */
+  serverSideEncryption?: "AES256" | "aws:kms";
+  /**
+   * Where the backup agent may connect on 443. Default: any public address (the private ranges,
+   * and with them the cloud metadata endpoint, are excluded).
+   */
+  egress?: k8s.types.input.networking.v1.IPBlock[];
+}
+
+export interface MongoAppUserArgs {
+  /** User name; created in `database`, with `readWrite` on it and nothing else. */
+  name: string;
+  database: string;
+}
+
+export interface MongoReplicaSetArgs {
+  namespace: pulumi.Input<string>;
+  /** Labels put on every object this component creates (`app.kubernetes.io/name` is set per object). */
+  labels: Record<string, string>;
+  /** `spec.crVersion`: the operator version the resource is written for. */
+  crVersion: string;
+  images: { mongod: string; backup: string; exporter: string; init: string };
+  /** Replica set members: 1 (development only, the operator's unsafe flag is set) or an odd number ≥ 3. */
+  members: number;
+  /** Size of each member's volume, e.g. `200Gi`. */
+  storage: string;
+  /** StorageClass of the volumes. Default: the cluster's default class. */
+  storageClassName?: string;
+  resources: ContainerResources;
+  appUser: MongoAppUserArgs;
+  backup: MongoBackupArgs;
+  /** Pods allowed to connect on 27017 (the application). */
+  clients: PodPeer[];
+  /** Pods allowed to scrape the exporter on 9216 (Prometheus). */
+  metricsScrapers: PodPeer[];
+  /** Labels of the operator pod, allowed on 27017. */
+  operatorPodLabels: Record<string, string>;
+  /** The operator installation: the custom resource waits for it (its CRD and controller). */
+  operator?: pulumi.Resource;
+  /**
+   * Options for what holds or unlocks the data (the custom resource, the encryption key and its
+   * generator, the users Secret): `protect` and `retainOnDelete` in production.
+   */
+  stateful?: Pick<pulumi.CustomResourceOptions, "protect" | "retainOnDelete">;
+  /** Cluster DNS suffix. Default `svc.cluster.local`. */
+  clusterDomain?: string;
+  /** Topology key of the zone spread. Default `topology.kubernetes.io/zone`. */
+  zoneKey?: string;
+  /** Resources of the exporter sidecar. Default: requests 50m / 64Mi, limits 200m / 128Mi. */
+  exporterResources?: ContainerResources;
+  /** Resources of the backup agent sidecar. Default: requests 100m / 256Mi, limits 1 / 1Gi. */
+  backupResources?: ContainerResources;
+}
+
+/** Replica set size and whether the operator's explicit unsafe flag is needed; rejects even sizes. */
+export function replsetSizing(members: number): { size: number; unsafeReplsetSize: boolean } {
+  if (!Number.isInteger(members) || members < 1 || (members > 1 && members % 2 === 0)) {
+    throw new Error(`MongoDB replica set of ${members} members: use 1 (development) or an odd number of at least 3`);
+  }
+  return { size: members, unsafeReplsetSize: members < 3 };
+}
+
+/** `host:port` of each member, through the per-pod DNS names of the operator's headless Service. */
+export function memberHosts(cluster: string, namespace: string, members: number, clusterDomain = "svc.cluster.local"): string[] {
+  const service = `${cluster}-${REPLSET_NAME}`;
+  return Array.from({ length: members }, (_, i) => `${service}-${i}.${service}.${namespace}.${clusterDomain}:${MONGODB_PORT}`);
+}
+
+export interface MongoUriParts {
+  username: string;
+  password: string;
+  hosts: string[];
+  database: string;
+  replicaSet: string;
+  /** Database the user is defined in. */
+  authSource: string;
+}
+
+/** A `mongodb://` URI with TLS on; user and password are percent-encoded. */
+export function mongodbUri(p: MongoUriParts): string {
+  const query = new URLSearchParams({ replicaSet: p.replicaSet, authSource: p.authSource, tls: "true" });
+  return `mongodb://${encodeURIComponent(p.username)}:${encodeURIComponent(p.password)}@${p.hosts.join(",")}/${encodeURIComponent(p.database)}?${query}`;
+}
+
+/** System users the operator needs, by the key prefix it reads in the users Secret. */
+const systemUsers = {
+  MONGODB_BACKUP: "backup",
+  MONGODB_CLUSTER_ADMIN: "clusterAdmin",
+  MONGODB_CLUSTER_MONITOR: "clusterMonitor",
+  MONGODB_DATABASE_ADMIN: "databaseAdmin",
+  MONGODB_USER_ADMIN: "userAdmin",
+} as const;
+
+/** The mongod configuration passed through `replsets[].configuration`. */
+export function mongodConfiguration(): string {
+  return [
+    "security:",
+    "  enableEncryption: true",
+    // The seed's at-rest cipher; Percona's default is AES256-CBC. Cannot change once data exists.
+    "  encryptionCipherMode: AES256-GCM",
+    "net:",
+    "  tls:",
+    // Clients authenticate with SCRAM over TLS and verify the server; they bring no certificate.
+    "    allowConnectionsWithoutCertificates: true",
+    "",
+  ].join("\n");
+}
+
+/**
+ * A Percona Server for MongoDB replica set, with everything it needs: a generated encryption key,
+ * generated passwords for the operator's system users and for an application user limited to one
+ * database, TLS required everywhere (certificates issued by the operator through cert-manager),
+ * scheduled backups to S3 with a retention count and optional point-in-time recovery, a
+ * `mongodb_exporter` sidecar, anti-affinity, a disruption budget, and the network policies of its pods.
+ */
+export class MongoReplicaSet extends pulumi.ComponentResource {
+  readonly cluster: k8s.apiextensions.CustomResource;
+  readonly encryptionKeySecret: k8s.core.v1.Secret;
+  readonly usersSecret: k8s.core.v1.Secret;
+  readonly appUserSecret: k8s.core.v1.Secret;
+  readonly backupCredentials: k8s.core.v1.Secret;
+  readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+  /** Connection string of the application user (a Pulumi secret). */
+  readonly appUri: pulumi.Output<string>;
+  /** Labels of the mongod pods (for monitors and policies). */
+  readonly podLabels: Record<string, string>;
+  readonly port: number;
+  readonly metricsPort: number;
+
+  constructor(name: string, args: MongoReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before registering anything: a wrong size must not leave half a component behind.
+    const { size, unsafeReplsetSize } = replsetSizing(args.members);
+    super("diaspomoney:data:MongoReplicaSet", name, {}, opts);
+    this.port = MONGODB_PORT;
+    this.metricsPort = MONGODB_EXPORTER_PORT;
+    const stateful = { parent: this, ...(args.stateful ?? {}) };
+    const child = { parent: this };
+    const meta = (objectName: string) => ({
+      name: objectName,
+      namespace: args.namespace,
+      labels: { ...args.labels, "app.kubernetes.io/name": objectName },
+    });
+    this.podLabels = mongodPodLabels(name);
+    const names = {
+      users: `${name}-users`,
+      encryptionKey: `${name}-encryption-key`,
+      ssl: `${name}-ssl`,
+      sslInternal: `${name}-ssl-internal`,
+      appUser: `${name}-app-user`,
+      backup: `${name}-backup-s3`,
+    };
+
+    // 32 random bytes, base64: the key file format mongod's local key management expects. Losing it
+    // makes the data files (and physical backups) unreadable, hence the stateful options.
+    const key = new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, stateful);
+    this.encryptionKeySecret = new k8s.core.v1.Secret(
+      `${name}-encryption-key`,
+      { metadata: meta(names.encryptionKey), type: "Opaque", stringData: { "encryption-key": key.base64 } },
+      stateful,
+    );
+
+    const passwordOf = (id: string) =>
+      new random.RandomPassword(`${name}-${id}`, { length: 32, special: false }, child).result;
+    const users: Record<string, pulumi.Input<string>> = {};
+    for (const [prefix, user] of Object.entries(systemUsers)) {
+      users[`${prefix}_USER`] = user;
+      users[`${prefix}_PASSWORD`] = passwordOf(`${user.toLowerCase()}-password`);
+    }
+    this.usersSecret = new k8s.core.v1.Secret(`${name}-users`, { metadata: meta(names.users), type: "Opaque", stringData: users }, stateful);
+
+    const appPassword = passwordOf("app-password");
+    this.appUserSecret = new k8s.core.v1.Secret(
+      `${name}-app-user`,
+      { metadata: meta(names.appUser), type: "Opaque", stringData: { password: appPassword } },
+      child,
+    );
+
+    this.backupCredentials = new k8s.core.v1.Secret(
+      `${name}-backup-s3`,
+      {
+        metadata: meta(names.backup),
+        type: "Opaque",
+        stringData: { AWS_ACCESS_KEY_ID: args.backup.accessKeyId, AWS_SECRET_ACCESS_KEY: args.backup.secretAccessKey },
+      },
+      child,
+    );
+
+    const exporterResources = args.exporterResources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
+    const backupResources = args.backupResources ?? { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+    const secretEnv = (envName: string, keyName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: names.users, key: keyName } } });
+    const exporterTlsDir = "/etc/mongodb-exporter/tls";
+    const exporter = {
+      name: "mongodb-exporter",
+      image: args.images.exporter,
+      args: [
+        // mongod requires TLS on every connection, localhost included; the operator's certificate names localhost.
+        `--mongodb.uri=mongodb://localhost:${MONGODB_PORT}/admin?tls=true&tlsCAFile=${exporterTlsDir}/ca.crt`,
+        `--web.listen-address=:${MONGODB_EXPORTER_PORT}`,
+        "--collect-all",
+        "--compatible-mode",
+      ],
+      env: [secretEnv("MONGODB_USER", "MONGODB_CLUSTER_MONITOR_USER"), secretEnv("MONGODB_PASSWORD", "MONGODB_CLUSTER_MONITOR_PASSWORD")],
+      ports: [{ name: "metrics", containerPort: MONGODB_EXPORTER_PORT, protocol: "TCP" }],
+      resources: exporterResources,
+      securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
+      volumeMounts: [{ name: "exporter-tls", mountPath: exporterTlsDir, readOnly: true }],
+    };
+
+    const zoneKey = args.zoneKey ?? "topology.kubernetes.io/zone";
+    const retention = { type: "count", count: args.backup.keep, deleteFromStorage: true };
+    const clusterSpec = {
+      crVersion: args.crVersion,
+      image: args.images.mongod,
+      initImage: args.images.init,
+      imagePullPolicy: "IfNotPresent",
+      // Images are pinned here; the operator must not upgrade them behind the plan's back.
+      upgradeOptions: { apply: "disabled" },
+      updateStrategy: "SmartUpdate",
+      ...(unsafeReplsetSize ? { unsafeFlags: { replsetSize: true } } : {}),
+      secrets: { users: names.users, encryptionKey: names.encryptionKey, ssl: names.ssl, sslInternal: names.sslInternal },
+      // No issuerConf: the operator asks cert-manager (installed cluster-wide) for a CA and the
+      // certificates, renews them, and names every member in them.
+      tls: { mode: "requireTLS", allowInvalidCertificates: false, certValidityDuration: "2160h" },
+      initContainerSecurityContext: restrictedContainer,
+      replsets: [
+        {
+          name: REPLSET_NAME,
+          size,
+          configuration: mongodConfiguration(),
+          affinity: { antiAffinityTopologyKey: "kubernetes.io/hostname" },
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: zoneKey,
+              // Soft: a cluster with fewer zones than members must still schedule the replica set.
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: this.podLabels },
+            },
+          ],
+          podDisruptionBudget: { maxUnavailable: 1 },
+          resources: args.resources,
+          volumeSpec: {
+            persistentVolumeClaim: {
+              ...(args.storageClassName ? { storageClassName: args.storageClassName } : {}),
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: args.storage } },
+            },
+          },
+          podSecurityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1001,
+            runAsGroup: 1001,
+            fsGroup: 1001,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          // The mongod image writes outside its data volume at start: no read-only root filesystem.
+          containerSecurityContext: restrictedContainer,
+          sidecars: [exporter],
+          sidecarVolumes: [{ name: "exporter-tls", secret: { secretName: names.ssl, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
+          expose: { enabled: false },
+        },
+      ],
+      sharding: { enabled: false },
+      users: [
+        {
+          name: args.appUser.name,
+          db: args.appUser.database,
+          passwordSecretRef: { name: names.appUser, key: "password" },
+          roles: [{ name: "readWrite", db: args.appUser.database }],
+        },
+      ],
+      backup: {
+        enabled: true,
+        image: args.images.backup,
+        resources: backupResources,
+        containerSecurityContext: restrictedContainer,
+        storages: {
+          s3: {
+            type: "s3",
+            main: true,
+            s3: {
+              bucket: args.backup.bucket,
+              region: args.backup.region,
+              endpointUrl: args.backup.endpointUrl,
+              prefix: args.backup.prefix ?? name,
+              credentialsSecret: names.backup,
+              serverSideEncryption: { sseAlgorithm: args.backup.serverSideEncryption ?? "AES256" },
+              insecureSkipTLSVerify: false,
+            },
+          },
+        },
+        pitr: { enabled: args.backup.pointInTimeRecovery, oplogSpanMin: 10 },
+        tasks: [{ name: "daily", enabled: true, schedule: args.backup.schedule, storageName: "s3", type: "logical", retention }],
+      },
+    };
+
+    this.cluster = new k8s.apiextensions.CustomResource(
+      `${name}-cluster`,
+      {
+        apiVersion: "psmdb.percona.com/v1",
+        kind: "PerconaServerMongoDB",
+        metadata: {
+          ...meta(name),
+          // Ordered pod shutdown on delete, and nothing else: the volumes and the PITR chunks stay
+          // (no delete-psmdb-pvc, no delete-pitr-chunks).
+          finalizers: ["percona.com/delete-psmdb-pods-in-order"],
+        },
+        spec: clusterSpec,
+      },
+      {
+        ...stateful,
+        dependsOn: [
+          ...(args.operator ? [args.operator] : []),
+          this.encryptionKeySecret,
+          this.usersSecret,
+          this.appUserSecret,
+          this.backupCredentials,
+        ],
+      },
+    );
+
+    const backupEgress = args.backup.egress ?? [
+      { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] },
+    ];
+    const members = { podSelector: { matchLabels: this.podLabels } };
+    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      {
+        metadata: meta(name),
+        spec: {
+          podSelector: { matchLabels: this.podLabels },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [
+            { from: args.clients.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+            { from: [members, { podSelector: { matchLabels: args.operatorPodLabels } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+            { from: args.metricsScrapers.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_EXPORTER_PORT }] },
+          ],
+          egress: [
+            { to: [members], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+            // The backup agent (a container of each member) uploads to S3.
+            { to: backupEgress.map((ipBlock) => ({ ipBlock })), ports: [{ protocol: "TCP", port: 443 }] },
+          ],
+        },
+      },
+      child,
+    );
+
+    const hosts = pulumi.output(args.namespace).apply((ns) => memberHosts(name, ns, size, args.clusterDomain));
+    this.appUri = pulumi.secret(
+      pulumi.all([hosts, appPassword]).apply(([h, password]) =>
+        mongodbUri({ username: args.appUser.name, password, hosts: h, database: args.appUser.database, replicaSet: REPLSET_NAME, authSource: args.appUser.database }),
+      ),
+    );
+
+    this.registerOutputs({
+      name,
+      members: size,
+      unsafeReplsetSize,
+      tlsMode: "requireTLS",
+      encryptionAtRest: { enabled: true, cipher: "AES256-GCM", keySecret: names.encryptionKey },
+      backup: {
+        schedule: args.backup.schedule,
+        keep: args.backup.keep,
+        pointInTimeRecovery: args.backup.pointInTimeRecovery,
+        bucket: args.backup.bucket,
+        endpoint: args.backup.endpointUrl,
+      },
+      metrics: { port: MONGODB_EXPORTER_PORT, podLabels: this.podLabels },
+      appUser: { name: args.appUser.name, database: args.appUser.database, roles: ["readWrite"] },
+      appUri: this.appUri,
+    });
+  }
+}

@@ -1,0 +1,331 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { chartPodLabels, type ApiServerAccess, type PinnedChart } from "./kafka";
+import type { ContainerResources } from "./namespaces";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type Labels = (name: string, component?: string) => Record<string, string>;
+
+const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+
+/** The label the chart's Deployment selects the operator pod by (`redisOperator.name`). */
+export const REDIS_OPERATOR_POD_LABELS = { name: "redis-operator" } as const;
+/** Redis client port, cluster bus port (client port + 10000) and the exporter's metrics port. */
+export const REDIS_PORTS = { client: 6379, bus: 16379, exporter: 9121 } as const;
+
+/** Non-root, no privilege escalation, no capability, runtime seccomp: what `restricted` asks. */
+const restrictedContainer = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Operator
+// ---------------------------------------------------------------------------------------------------
+
+export interface RedisOperatorArgs {
+  /** Namespace the operator is installed into; it watches only this namespace. */
+  namespace: pulumi.Input<string>;
+  chart: PinnedChart;
+  /** The operator image, from the operator's own registry. */
+  image: { repository: string; tag: string };
+  labels: Labels;
+  /** Install the CRDs (cluster-wide, shared by every installation of the cluster: one owns them). */
+  installCrds: boolean;
+  /** Default: 100m/128Mi requested, 500m/256Mi limit. */
+  resources?: ContainerResources;
+  apiServer?: ApiServerAccess;
+}
+
+/**
+ * OT-Container-Kit's redis-operator, watching only its namespace with namespace-scoped RBAC (a Role,
+ * not the chart's default ClusterRole, whose fixed name two installations in one cluster would share).
+ * `helm.v3.Release` for the same reason as Strimzi's (see `StrimziOperator`): CRDs in `crds/`, never
+ * deleted with the stack that installed them. The webhook, the only part needing cert-manager, stays off.
+ */
+export class RedisOperator extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+
+  constructor(name: string, args: RedisOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:data:RedisOperator", name, {}, opts);
+
+    this.release = new k8s.helm.v3.Release(
+      name,
+      {
+        name: "redis-operator",
+        chart: args.chart.chart,
+        version: args.chart.version,
+        ...(args.chart.repo ? { repositoryOpts: { repo: args.chart.repo } } : {}),
+        namespace: args.namespace,
+        createNamespace: false,
+        skipCrds: !args.installCrds,
+        atomic: true,
+        cleanupOnFail: true,
+        maxHistory: 10,
+        values: redisOperatorValues(args),
+      },
+      { parent: this },
+    );
+
+    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      {
+        metadata: { name: "redis-operator", namespace: args.namespace, labels: args.labels("redis-operator", "operator") },
+        spec: {
+          podSelector: { matchLabels: { ...REDIS_OPERATOR_POD_LABELS } },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [],
+          egress: [
+            {
+              to: (args.apiServer?.cidrs ?? ["0.0.0.0/0", "::/0"]).map((cidr) => ({ ipBlock: { cidr } })),
+              ports: tcp(...(args.apiServer?.ports ?? [443, 6443])),
+            },
+            // The operator forms and heals the cluster with redis commands sent to each pod.
+            {
+              to: [{ podSelector: { matchExpressions: [{ key: "redis_setup_type", operator: "Exists" }] } }],
+              ports: tcp(REDIS_PORTS.client),
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ chartVersion: args.chart.version, image: `${args.image.repository}:${args.image.tag}`, installCrds: args.installCrds });
+  }
+}
+
+/** The chart values: no secret ever goes here. */
+export function redisOperatorValues(args: Pick<RedisOperatorArgs, "namespace" | "image" | "labels" | "resources">): Record<string, unknown> {
+  return {
+    redisOperator: {
+      imageName: args.image.repository,
+      // Pinned here rather than left to the chart's appVersion, which has lagged behind releases.
+      imageTag: args.image.tag,
+      imagePullPolicy: "IfNotPresent",
+      watchNamespace: args.namespace,
+      podLabels: chartPodLabels(args.labels("redis-operator", "operator")),
+      webhook: false,
+    },
+    rbac: { enabled: true, scope: "namespace" },
+    certmanager: { enabled: false },
+    resources: args.resources ?? { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Redis Cluster
+// ---------------------------------------------------------------------------------------------------
+
+export interface RedisClusterArgs {
+  namespace: pulumi.Input<string>;
+  labels: Labels;
+  /** Name of the `RedisCluster`. Default `redis` (Services `redis-leader`, `redis-follower`). */
+  clusterName?: string;
+  /** Shards. */
+  leaders: number;
+  followersPerLeader: number;
+  /** Size of each pod's data claim. */
+  storage: string;
+  storageClass?: string;
+  /** Redis container resources; `maxmemory` is derived from the memory limit. */
+  resources: ContainerResources;
+  images: { redis: string; exporter: string };
+  /** Pods allowed on the client port: the application. */
+  clients: Peer[];
+  /** Pods allowed on the exporter port: Prometheus. */
+  metricsScrapers: Peer[];
+  /** Labels of the operator pods, allowed on the client port. Default {@link REDIS_OPERATOR_POD_LABELS}. */
+  operatorPods?: Record<string, string>;
+  /**
+   * Production guard: `protect` and `retainOnDelete` on the RedisCluster. Claims are always kept,
+   * both by the operator (`storage.keepAfterDelete`) and by the StatefulSets' retention policy.
+   */
+  protectData?: boolean;
+  /** The operator installation; the RedisCluster waits for it (its CRD must exist first). */
+  operator?: pulumi.Resource;
+  /** Default: 25m/32Mi requested, 200m/64Mi limit. */
+  exporterResources?: ContainerResources;
+}
+
+const UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** Bytes in a Kubernetes binary memory quantity such as `512Mi`. */
+export function memoryBytes(quantity: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(quantity);
+  if (!m) throw new Error(`"${quantity}" is not a binary memory quantity such as 512Mi`);
+  return Number(m[1]) * UNITS[m[2]];
+}
+
+/**
+ * Share of the container memory limit Redis may fill. The rest is headroom for the AOF rewrite fork
+ * (copy-on-write pages), replication buffers and fragmentation: past the limit the kernel kills Redis.
+ */
+export const MAXMEMORY_RATIO = 0.6;
+
+/**
+ * `redis-additional.conf`: AOF written every second (at most one second of writes lost on a crash),
+ * and a memory bound below the container limit. `volatile-lru` evicts only keys that carry a TTL, so
+ * cache entries go first and keys the app stores without expiry are never dropped silently.
+ */
+export function redisAdditionalConfig(memoryLimit: string): string {
+  return [
+    "appendonly yes",
+    "appendfsync everysec",
+    `maxmemory ${Math.floor(memoryBytes(memoryLimit) * MAXMEMORY_RATIO)}`,
+    "maxmemory-policy volatile-lru",
+    "",
+  ].join("\n");
+}
+
+/**
+ * A Redis Cluster (`redis.redis.opstreelabs.in/v1beta2`) of `leaders` shards with followers, AOF
+ * persistence, a generated password, the exporter, spreading and disruption budgets per role, the
+ * `restricted` Pod Security profile, and the NetworkPolicy of its pods.
+ */
+export class RedisCluster extends pulumi.ComponentResource {
+  readonly cluster: k8s.apiextensions.CustomResource;
+  readonly config: k8s.core.v1.ConfigMap;
+  /** `host:port,...` seed addresses (the leaders), resolvable from any namespace. */
+  readonly nodes: pulumi.Output<string>;
+  readonly port: number;
+  /** The cluster password, a Pulumi secret. */
+  readonly password: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:data:RedisCluster", name, {}, opts);
+    const cluster = args.clusterName ?? "redis";
+    const ns = args.namespace;
+    const port = REDIS_PORTS.client;
+    const child = { parent: this };
+    const meta = (objName: string, component: string) => ({ name: objName, namespace: ns, labels: args.labels(objName, component) });
+
+    const generated = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, child);
+    this.password = pulumi.secret(generated.result);
+    const secret = new k8s.core.v1.Secret(
+      `${name}-password`,
+      { metadata: meta(`${cluster}-password`, "credentials"), type: "Opaque", stringData: { password: this.password } },
+      child,
+    );
+
+    this.config = new k8s.core.v1.ConfigMap(
+      `${name}-config`,
+      { metadata: meta(`${cluster}-config`, "redis"), data: { "redis-additional.conf": redisAdditionalConfig(args.resources.limits.memory) } },
+      child,
+    );
+
+    const rolePods = (role: "leader" | "follower") => ({ matchLabels: { app: `${cluster}-${role}`, redis_setup_type: "cluster" } });
+    const allPods = { matchExpressions: [{ key: "app", operator: "In", values: [`${cluster}-leader`, `${cluster}-follower`] }] };
+    const role = (r: "leader" | "follower", replicas: number) => ({
+      replicas,
+      // Every Redis pod of the cluster on its own node when possible, so that a node loss takes at
+      // most one copy of a shard; and each role spread over zones.
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { labelSelector: allPods, topologyKey: "kubernetes.io/hostname" } },
+          ],
+        },
+      },
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: rolePods(r) },
+      ],
+      pdb: { enabled: true, maxUnavailable: 1 },
+      // The operator reads extra settings per role; the cluster-level `redisConfig` is ignored for clusters.
+      redisConfig: { additionalRedisConfig: this.config.metadata.name },
+      // Writable root filesystem: the image's entrypoint writes /etc/redis/redis.conf at start.
+      securityContext: { ...restrictedContainer, readOnlyRootFilesystem: false },
+    });
+    const claim = (size: string) => ({
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: size } },
+        ...(args.storageClass ? { storageClassName: args.storageClass } : {}),
+      },
+    });
+
+    this.cluster = new k8s.apiextensions.CustomResource(
+      `${name}-cluster`,
+      {
+        apiVersion: "redis.redis.opstreelabs.in/v1beta2",
+        kind: "RedisCluster",
+        metadata: meta(cluster, "redis"),
+        spec: {
+          clusterSize: args.leaders,
+          clusterVersion: "v7",
+          persistenceEnabled: true,
+          podSecurityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          kubernetesConfig: {
+            image: args.images.redis,
+            imagePullPolicy: "IfNotPresent",
+            resources: args.resources,
+            redisSecret: { name: secret.metadata.name, key: "password" },
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+          },
+          redisExporter: {
+            enabled: true,
+            image: args.images.exporter,
+            imagePullPolicy: "IfNotPresent",
+            resources: args.exporterResources ?? { requests: { cpu: "25m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+            securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
+          },
+          redisLeader: role("leader", args.leaders),
+          redisFollower: role("follower", args.leaders * args.followersPerLeader),
+          storage: {
+            volumeClaimTemplate: claim(args.storage),
+            // nodes.conf (the node's identity in the cluster) survives restarts on its own claim.
+            nodeConfVolume: true,
+            nodeConfVolumeClaimTemplate: claim("1Gi"),
+            keepAfterDelete: true,
+          },
+        },
+      },
+      { ...child, dependsOn: args.operator ? [args.operator] : [], ...(args.protectData ? { protect: true, retainOnDelete: true } : {}) },
+    );
+
+    const redisPods = { matchLabels: { redis_setup_type: "cluster" }, matchExpressions: allPods.matchExpressions };
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      {
+        metadata: meta(`${cluster}-nodes`, "redis"),
+        spec: {
+          podSelector: redisPods,
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [
+            { from: args.clients, ports: tcp(REDIS_PORTS.client) },
+            // Replication and the cluster bus stay between the cluster's own pods.
+            { from: [{ podSelector: redisPods }], ports: tcp(REDIS_PORTS.client, REDIS_PORTS.bus) },
+            { from: [{ podSelector: { matchLabels: args.operatorPods ?? { ...REDIS_OPERATOR_POD_LABELS } } }], ports: tcp(REDIS_PORTS.client) },
+            { from: args.metricsScrapers, ports: tcp(REDIS_PORTS.exporter) },
+          ],
+          egress: [{ to: [{ podSelector: redisPods }], ports: tcp(REDIS_PORTS.client, REDIS_PORTS.bus) }],
+        },
+      },
+      child,
+    );
+
+    this.port = port;
+    this.nodes = pulumi
+      .output(ns)
+      .apply((n) => Array.from({ length: args.leaders }, (_, i) => `${cluster}-leader-${i}.${cluster}-leader-headless.${n}.svc:${port}`).join(","));
+    this.registerOutputs({
+      nodes: this.nodes,
+      port,
+      password: this.password,
+      leaders: args.leaders,
+      followers: args.leaders * args.followersPerLeader,
+    });
+  }
+}

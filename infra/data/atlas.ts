@@ -1,0 +1,62 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { AtlasSearchCluster, dailyTimeOf } from "../../components/atlas";
+import type { EnvironmentContext } from "../context";
+import { APP_DATABASE, APP_USER } from "./mongodb";
+
+/** What Atlas gives the rest of the data layer, when the stack turns it on. */
+export interface AtlasDeployment {
+  /** `mongodb+srv://` connection string of the application user (a Pulumi secret). */
+  connectionString: pulumi.Output<string>;
+  cluster: AtlasSearchCluster;
+  outputs: Record<string, unknown>;
+}
+
+/** The Atlas Search project and cluster, when `features.atlas` is on; undefined otherwise. */
+export function deployAtlas(ctx: EnvironmentContext): AtlasDeployment | undefined {
+  const { spec, config } = ctx;
+  if (!spec.features.atlas) return undefined;
+  if (!config.atlas || !ctx.providers.atlas) throw new Error(`stack ${ctx.stack}: features.atlas is on but the Atlas config or provider is missing`);
+
+  const cluster = new AtlasSearchCluster(
+    "atlas",
+    {
+      orgId: config.atlas.orgId,
+      projectName: `diaspomoney-${spec.name}`,
+      clusterName: `diaspomoney-${spec.name}-search`,
+      region: spec.atlas.region,
+      instanceSize: spec.atlas.instanceSize,
+      nodes: 3,
+      encryptionKey: config.atlas.encryptionKey,
+      accessList: config.atlas.accessList,
+      appDatabase: APP_DATABASE,
+      appUsername: APP_USER,
+      backup: { ...dailyTimeOf(spec.mongodb.backup.schedule), keepDays: spec.mongodb.backup.keep },
+      searchIndexes: spec.atlas.searchIndexes,
+      terminationProtection: true,
+      stateful: ctx.stateful,
+      tags: { environment: spec.name, "managed-by": "pulumi", "part-of": "diaspomoney" },
+    },
+    { parent: ctx.parent, provider: ctx.providers.atlas },
+  );
+
+  return {
+    connectionString: cluster.connectionString,
+    cluster,
+    outputs: {
+      project: `diaspomoney-${spec.name}`,
+      cluster: `diaspomoney-${spec.name}-search`,
+      region: spec.atlas.region,
+      instanceSize: spec.atlas.instanceSize,
+      nodes: 3,
+      minimumTls: "TLS1_2",
+      terminationProtection: true,
+      encryptionAtRest: "AWS KMS customer key",
+      backup: { schedule: spec.mongodb.backup.schedule, keepDays: spec.mongodb.backup.keep, pointInTime: true },
+      accessList: config.atlas.accessList,
+      auditing: true,
+      searchIndexes: spec.atlas.searchIndexes.map((i) => `${i.database}.${i.collection}/${i.name}`),
+      protection: { protect: ctx.stateful.protect === true, retainOnDelete: ctx.stateful.retainOnDelete === true },
+      connectionString: cluster.connectionString,
+    },
+  };
+}
