@@ -1,10 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as YAML from "yaml";
-import { PROJECT } from "../config/load";
-import { installRecorder, SECRET, type RecordedResource } from "./recorder";
-import { waitForRPCs } from "../sdk-internals";
+import { ConfigError, PROJECT } from "../config/load";
+import { installRecorder, RecordingMonitor, SECRET, type RecordedResource } from "./recorder";
+import { getMonitor, waitForRPCs } from "../sdk-internals";
 
 /** The shape of `plan.json`, read by the diff, the audit and CI. */
 export interface Plan {
@@ -24,9 +25,12 @@ export interface StackConfig {
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
+/** Start of every offline stand-in for a `secure:` config value. */
+export const PLACEHOLDER_PREFIX = "offline-placeholder-for-";
+
 /** Offline stand-in for a `secure:` value; it is masked as {@link SECRET} wherever it flows. */
 export function placeholderFor(key: string): string {
-  return `offline-placeholder-for-${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
+  return `${PLACEHOLDER_PREFIX}${key.replace(/[^A-Za-z0-9]+/g, "-")}`;
 }
 
 /**
@@ -34,11 +38,21 @@ export function placeholderFor(key: string): string {
  * which only the real secrets provider can decrypt, become placeholders that stay secret.
  */
 export function readStackConfigFile(stack: string, root = ROOT): StackConfig {
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const source = `Pulumi.${stack}.yaml`;
+  const file = path.join(root, source);
+  const fileProblem = (value: string, expected: string) => new ConfigError(stack, [{ source, key: "(file)", value, expected }]);
   if (!fs.existsSync(file)) {
-    throw new Error(`No Pulumi.${stack}.yaml next to Pulumi.yaml: create it with \`pulumi stack init ${stack}\` and the keys listed in README.md.`);
+    throw fileProblem("(missing)", `a ${source} next to Pulumi.yaml: create it with \`pulumi stack init ${stack}\` and the keys listed in README.md`);
   }
-  const doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  let doc: { config?: Record<string, unknown> };
+  try {
+    doc = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as typeof doc;
+  } catch (err) {
+    throw fileProblem("(unreadable)", `valid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (typeof doc !== "object" || Array.isArray(doc) || (doc.config !== undefined && (doc.config === null || typeof doc.config !== "object" || Array.isArray(doc.config)))) {
+    throw fileProblem("(malformed)", "a mapping with a `config:` mapping of keys, as `pulumi config set` writes it");
+  }
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(doc.config ?? {})) {
@@ -84,10 +98,40 @@ export async function runPlan(
   return { project: PROJECT, stack, resources: monitor.records, outputs: monitor.stackOutputs };
 }
 
+function secretStrings(value: unknown, inSecret: boolean, out: Set<string>): void {
+  if (typeof value === "string") {
+    if (inSecret) out.add(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) secretStrings(v, inSecret, out);
+  } else if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    const secret = inSecret || obj[rpc.specialSigKey] === rpc.specialSecretSig;
+    for (const [k, v] of Object.entries(obj)) if (k !== rpc.specialSigKey) secretStrings(v, secret, out);
+  }
+}
+
+/**
+ * The secret values the mock providers generated during the last plan (RandomPassword results, API
+ * tokens...): secret outputs that are not inputs, read from the recorder's state. No artefact may
+ * contain one. Short values are left out: they would match ordinary text and no real secret is that short.
+ */
+export function generatedSecrets(): string[] {
+  const monitor = getMonitor();
+  if (!(monitor instanceof RecordingMonitor)) throw new Error("no plan has run in this process");
+  const inputKeys = new Map(monitor.records.map((r) => [r.urn, new Set(Object.keys(r.inputs))]));
+  const out = new Set<string>();
+  for (const { urn, state } of monitor.resources.values()) {
+    for (const [key, value] of Object.entries(state ?? {})) {
+      if (!inputKeys.get(urn)?.has(key)) secretStrings(value, false, out);
+    }
+  }
+  return [...out].filter((s) => s.length >= 8).sort();
+}
+
 /** Every string in `plan` that equals a known secret placeholder: must be empty. */
 export function leakedPlaceholders(value: unknown): string[] {
   const text = JSON.stringify(value);
-  return [...new Set(text.match(/offline-placeholder-for-[A-Za-z0-9-]+/g) ?? [])];
+  return [...new Set(text.match(new RegExp(`${PLACEHOLDER_PREFIX}[A-Za-z0-9-]+`, "g")) ?? [])];
 }
 
 export { SECRET };
