@@ -317,6 +317,9 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
         replicas: args.alertmanager.replicas,
         ...(args.alertmanager.externalUrl ? { externalUrl: args.alertmanager.externalUrl } : {}),
         alertmanagerConfiguration: { name: args.alertmanager.configName },
+        // Replicas on different nodes (the chart's preset), and across zones where the cluster has them.
+        podAntiAffinity: "soft",
+        podAntiAffinityTopologyKey: "kubernetes.io/hostname",
         alertmanagerConfigSelector: noOtherAlertmanagerConfigs,
         storage: volume(args.alertmanager.storage ?? "1Gi"),
         securityContext: restrictedPod(1000, 2000),
@@ -329,6 +332,15 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
       fullnameOverride: ep.grafana.service,
       replicas: args.grafana.replicas,
       podDisruptionBudget: args.grafana.replicas > 1 ? { minAvailable: 1 } : {},
+      topologySpreadConstraints:
+        args.grafana.replicas > 1
+          ? ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+              maxSkew: 1,
+              topologyKey,
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": release } },
+            }))
+          : [],
       admin: { existingSecret: grafanaAdminSecretName(release), userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
       // No volume: every dashboard and datasource is provisioned, and the chart's volume ownership
       // fix-up (init-chown-data) runs as root, which `restricted` rejects.
