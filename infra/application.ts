@@ -1,6 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { AppDeployment } from "../components/app";
 import type { EnvironmentContext } from "./context";
 import type { DataLayer } from "./data";
+import { selectorLabels } from "./naming";
 import type { Observability } from "./observability";
 
 /** A weighted target of the app route (one for rolling, stable + canary, or the active colour). */
@@ -15,6 +17,46 @@ export interface Application {
   outputs: Record<string, unknown>;
 }
 
-export function buildApplication(_ctx: EnvironmentContext, _deps: { data: DataLayer; observability: Observability }): Application {
-  return { routeTargets: [{ service: "app", port: 3000, weight: 100 }], outputs: {} };
+/** Pods allowed to open connections to the app: the edge proxy and the metrics scraper. */
+export const APP_INGRESS_FROM = [{ "app.kubernetes.io/name": "traefik" }, { "app.kubernetes.io/name": "prometheus" }];
+
+/** The web workload of the environment, sized by the stack file, released as the config says. */
+export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLayer; observability: Observability }): Application {
+  const { spec, config } = ctx;
+  const app = new AppDeployment(
+    "app",
+    {
+      namespace: ctx.namespaces.app.name,
+      labels: ctx.labels("web", "app"),
+      selectorLabels: selectorLabels(spec.name, "web"),
+      name: "web",
+      image: config.app.image,
+      release: config.app.release,
+      replicas: spec.app.replicas,
+      maxReplicas: spec.app.maxReplicas,
+      resources: spec.app.resources,
+      connectionSecretName: deps.data.connectionSecretName,
+      sentry: { secretName: deps.observability.sentrySecretName, key: "SENTRY_DSN" },
+      env: { APP_ENVIRONMENT: spec.name, LOG_LEVEL: "info" },
+      // Losing a key loses every value encrypted with it: protected like the databases.
+      fieldEncryption: { keyIds: config.app.fieldEncryptionKeys, keyOptions: ctx.stateful },
+      network: {
+        ingressFrom: APP_INGRESS_FROM,
+        dataNamespace: ctx.names.infra,
+        dataPorts: [deps.data.ports.mongodb, deps.data.ports.redis, deps.data.ports.kafka],
+      },
+    },
+    { parent: ctx.parent, provider: ctx.providers.kubernetes },
+  );
+
+  return {
+    routeTargets: app.routeTargets,
+    outputs: {
+      strategy: config.app.release.strategy,
+      images: Object.fromEntries(app.variants.map((v) => [v.name, v.image])),
+      replicas: Object.fromEntries(app.variants.map((v) => [v.name, { min: v.minReplicas, max: v.maxReplicas }])),
+      routeTargets: app.routeTargets,
+      fieldEncryptionKeyIds: config.app.fieldEncryptionKeys,
+    },
+  };
 }

@@ -133,6 +133,42 @@ describe("configuration validation", () => {
     expect(loadEnvironment("rct", environments.rct, rawConfig("rct", { app: tagged })).config.app.image).toBe(tagged.image);
   });
 
+  it("requires the canary and blue/green images pinned by digest in prod too", () => {
+    const pinned = `ghcr.io/diaspomoney/web:1.0.0@sha256:${"c".repeat(64)}`;
+    const canary = { image: pinned, release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 5 } };
+    expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: canary }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryImage", expected: expect.stringMatching(/pinned by digest/) }),
+    ]);
+    const blueGreen = { image: pinned, release: { strategy: "blueGreen", blueImage: pinned, greenImage: "ghcr.io/diaspomoney/web:2.0.0", active: "blue" } };
+    expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: blueGreen }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.release.greenImage" }),
+    ]);
+    const ok = { ...blueGreen, release: { ...blueGreen.release, greenImage: pinned } };
+    expect(loadEnvironment("prod", environments.prod, rawConfig("prod", { app: ok })).config.app.release).toMatchObject({ strategy: "blueGreen", active: "blue" });
+  });
+
+  it("bounds the canary weight to a percentage", () => {
+    const app = { image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 150 } };
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryWeight", value: "150" }),
+    ]);
+  });
+
+  it("defaults the field-encryption keys to k1 and rejects repeated or malformed key ids", () => {
+    const image = "ghcr.io/diaspomoney/web:1.0.0";
+    expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image } })).config.app.fieldEncryptionKeys).toEqual(["k1"]);
+    expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["k1", "k2"] } })).config.app.fieldEncryptionKeys).toEqual(["k1", "k2"]);
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["k1", "k1"] } }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys", expected: "each key id once" }),
+    ]);
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["key 1"] } }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys[0]", value: '"key 1"' }),
+    ]);
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: [] } }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys" }),
+    ]);
+  });
+
   it("rejects an Atlas access list open to the whole internet", () => {
     const file = rawConfig("prod");
     const atlas = JSON.parse(file.values.atlas);

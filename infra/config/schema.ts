@@ -221,6 +221,15 @@ export const deploymentConfigSchema = z.strictObject({
         }),
       ])
       .default({ strategy: "rolling" }),
+    /**
+     * Field-level encryption key ids, oldest first; the last one encrypts new values. Appending an
+     * id generates a new 256-bit key (rotation); remove an id only once no stored value uses it.
+     */
+    fieldEncryptionKeys: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a key id of letters, digits, _ or - (at most 32), such as k2"))
+      .min(1)
+      .refine((ids) => new Set(ids).size === ids.length, "each key id once")
+      .default(["k1"]),
   }),
   alerting: z.strictObject({
     emailTo: email,

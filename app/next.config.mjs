@@ -1,0 +1,25 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** @type {import("next").NextConfig} */
+const nextConfig = {
+  // A self-contained server folder (traced node_modules included): what the image ships.
+  output: "standalone",
+  // The app is an npm workspace: its dependencies are hoisted to the repository's node_modules,
+  // so tracing has to start from the repository root to find them.
+  outputFileTracingRoot: path.join(here, ".."),
+  // Loaded with Node's require at run time instead of being bundled: the custom server
+  // (src/server.ts) and the route handlers then share one copy of each (one metrics registry, one
+  // connection pool), and native/optional requires inside the drivers keep working.
+  serverExternalPackages: ["prom-client", "mongodb", "ioredis", "kafkajs"],
+  // The app serves no optimised images: without the optimiser, sharp and its native libvips stay
+  // out of the image (less to patch, 20 MB smaller).
+  images: { unoptimized: true },
+  outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
+  poweredByHeader: false,
+  reactStrictMode: true,
+};
+
+export default nextConfig;

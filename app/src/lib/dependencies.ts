@@ -1,0 +1,203 @@
+import { Cluster } from "ioredis";
+import { Kafka, logLevel as kafkaLogLevel, type Admin, type SASLOptions } from "kafkajs";
+import { MongoClient } from "mongodb";
+import type { Logger } from "./log";
+import type { Check } from "./readiness";
+
+/**
+ * The app's connections to MongoDB, Redis and Kafka, built from the environment the data layer's
+ * Secret provides (MONGODB_URI, REDIS_NODES, REDIS_PASSWORD, KAFKA_BROKERS, KAFKA_USERNAME,
+ * KAFKA_PASSWORD, KAFKA_SASL_MECHANISM, KAFKA_CA_CERT, and MONGODB_CA_CERT when the replica set's
+ * TLS certificates chain to a private CA).
+ *
+ * Each client is created on first use and kept, as the business code would keep it; a client whose
+ * check failed is closed and rebuilt on the next check, so a dead connection never lingers and the
+ * drivers' own infinite reconnection loops never run in the background.
+ */
+export type Env = Record<string, string | undefined>;
+
+export class NotConfiguredError extends Error {
+  readonly publicReason = "not-configured";
+  constructor(variable: string) {
+    super(`${variable} is not set`);
+    this.name = "NotConfiguredError";
+  }
+}
+
+/** An error whose reason is stated by the check (see `failureReason` in readiness.ts). */
+export class DependencyError extends Error {
+  constructor(
+    message: string,
+    readonly publicReason: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = "DependencyError";
+  }
+}
+
+function required(env: Env, name: string): string {
+  const v = env[name]?.trim();
+  if (!v) throw new NotConfiguredError(name);
+  return v;
+}
+
+/** `host:port,host:port` → `[{host, port}]`; IPv6 literals in brackets (`[::1]:6379`) are accepted. */
+export function parseHostList(value: string, defaultPort: number): { host: string; port: number }[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+)(?::(\d+))?$/.exec(entry);
+      if (!m) throw new Error(`not a host:port pair: ${JSON.stringify(entry)}`);
+      return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
+    });
+}
+
+export interface Dependency {
+  check: Check;
+  close(): Promise<void>;
+}
+
+interface Options {
+  /** Bound of one connection attempt or command, in milliseconds. */
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Runs `probe` against a client built by `open`, keeping the client while it works. */
+function keptClient<C>(open: () => C, probe: (c: C) => Promise<void>, dispose: (c: C) => Promise<void>): Dependency {
+  let client: C | undefined;
+  const close = async () => {
+    const c = client;
+    client = undefined;
+    if (c !== undefined) await dispose(c).catch(() => undefined);
+  };
+  return {
+    check: async () => {
+      client ??= open();
+      try {
+        await probe(client);
+      } catch (err) {
+        await close();
+        throw err;
+      }
+    },
+    close,
+  };
+}
+
+export function mongodb(env: Env, { timeoutMs }: Options): Dependency {
+  return keptClient(
+    () =>
+      new MongoClient(required(env, "MONGODB_URI"), {
+        appName: "diaspomoney-web",
+        // Below the check's own bound, so the driver's error (with its cause) is what gets reported.
+        serverSelectionTimeoutMS: Math.max(100, timeoutMs - 250),
+        connectTimeoutMS: Math.max(100, timeoutMs - 250),
+        maxPoolSize: 20,
+        // The replica set's certificates come from the data layer's own CA, not a public one.
+        ...(env.MONGODB_CA_CERT ? { ca: env.MONGODB_CA_CERT } : {}),
+      }),
+    async (c) => {
+      await c.db("admin").command({ ping: 1 });
+    },
+    (c) => c.close(),
+  );
+}
+
+export function redis(env: Env, { timeoutMs, log }: Options): Dependency {
+  return keptClient(
+    () => {
+      const nodes = parseHostList(required(env, "REDIS_NODES"), 6379);
+      const cluster = new Cluster(nodes, {
+        lazyConnect: true,
+        // Fail fast instead of queueing commands while disconnected: the check must answer now.
+        enableOfflineQueue: false,
+        clusterRetryStrategy: () => null,
+        slotsRefreshTimeout: timeoutMs,
+        redisOptions: { password: env.REDIS_PASSWORD || undefined, connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+      });
+      // Without a listener, an 'error' event would crash the process.
+      cluster.on("error", (err) => log.debug("redis client error", { err }));
+      return cluster;
+    },
+    async (c) => {
+      try {
+        if (c.status === "wait") await c.connect();
+      } catch (err) {
+        // ioredis discards the nodes' own errors (refused, DNS, timeout) while discovering the
+        // cluster and reports only this: name it for what it means.
+        if (err instanceof Error && /None of startup nodes is available/.test(err.message)) {
+          throw new DependencyError("no Redis startup node answered", "unreachable", err);
+        }
+        throw err;
+      }
+      await c.ping();
+    },
+    async (c) => {
+      c.disconnect();
+    },
+  );
+}
+
+function kafkaSasl(env: Env): SASLOptions | undefined {
+  const username = env.KAFKA_USERNAME;
+  if (!username) return undefined;
+  const mechanism = (env.KAFKA_SASL_MECHANISM || "scram-sha-512").toLowerCase();
+  if (mechanism !== "scram-sha-512" && mechanism !== "scram-sha-256" && mechanism !== "plain") {
+    throw new Error(`unsupported KAFKA_SASL_MECHANISM ${JSON.stringify(env.KAFKA_SASL_MECHANISM)}`);
+  }
+  return { mechanism, username, password: required(env, "KAFKA_PASSWORD") };
+}
+
+/**
+ * TLS is on unless KAFKA_TLS=false: with KAFKA_CA_CERT (the Strimzi cluster CA, PEM) the broker
+ * certificate is verified against it, otherwise against the system roots.
+ */
+function kafkaTls(env: Env): { ca: string[] } | boolean {
+  if (env.KAFKA_TLS === "false") return false;
+  return env.KAFKA_CA_CERT ? { ca: [env.KAFKA_CA_CERT] } : true;
+}
+
+export function kafka(env: Env, { timeoutMs }: Options): Dependency {
+  return keptClient<{ admin: Admin; connected?: Promise<void> }>(
+    () => {
+      const client = new Kafka({
+        clientId: "diaspomoney-web",
+        brokers: parseHostList(required(env, "KAFKA_BROKERS"), 9093).map((b) => `${b.host}:${b.port}`),
+        ssl: kafkaTls(env),
+        sasl: kafkaSasl(env),
+        connectionTimeout: timeoutMs,
+        authenticationTimeout: timeoutMs,
+        requestTimeout: timeoutMs,
+        retry: { retries: 0 },
+        // Its error logs repeat, line by line, the error the readiness check logs with its cause.
+        logLevel: kafkaLogLevel.NOTHING,
+      });
+      return { admin: client.admin({ retry: { retries: 0 } }) };
+    },
+    async (c) => {
+      c.connected ??= c.admin.connect();
+      await c.connected;
+      await c.admin.describeCluster();
+    },
+    (c) => c.admin.disconnect(),
+  );
+}
+
+export interface Dependencies {
+  checks: Record<string, Check>;
+  close(): Promise<void>;
+}
+
+export function dependencies(env: Env, opts: Options): Dependencies {
+  const all = { mongodb: mongodb(env, opts), redis: redis(env, opts), kafka: kafka(env, opts) };
+  return {
+    checks: Object.fromEntries(Object.entries(all).map(([k, d]) => [k, d.check])),
+    close: async () => {
+      await Promise.all(Object.values(all).map((d) => d.close()));
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import { describe, expect, it } from "vitest";
+import { environments } from "../../stacks";
+import { cachedPlan, inputs, k8sObject, ofType, planStack, STACKS, type Plan } from "../harness";
+
+const ns = (stack: string) => `diaspomoney-${stack}`;
+const deployment = (plan: Plan, stack: string, name = "web") => inputs(k8sObject(plan, "Deployment", name, ns(stack)));
+const podSpec = (plan: Plan, stack: string, name = "web") => deployment(plan, stack, name).spec.template.spec;
+const container = (plan: Plan, stack: string, name = "web") => podSpec(plan, stack, name).containers[0];
+const appObjects = (plan: Plan) => plan.resources.filter((r) => r.parent?.includes("diaspomoney:app:AppDeployment"));
+
+/** Env variables a pod may carry as literal values: none of them is a secret. */
+const PLAIN_ENV = new Set(["PORT", "APP_RELEASE", "APP_TRACK", "APP_ENVIRONMENT", "LOG_LEVEL"]);
+
+describe.each(STACKS)("the app in %s", (stack) => {
+  const spec = environments[stack].app;
+
+  it("runs the stack's replicas, autoscaled on CPU 70 % and memory 80 % up to its maximum", async () => {
+    const plan = await cachedPlan(stack);
+    expect(deployment(plan, stack).spec.replicas).toBe({ dev: 3, rct: 3, prod: 5 }[stack]);
+    const hpa = inputs(k8sObject(plan, "HorizontalPodAutoscaler", "web", ns(stack))).spec;
+    expect(hpa.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "web" });
+    expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([spec.replicas, spec.maxReplicas]);
+    expect(hpa.metrics).toEqual([
+      { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+      { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 80 } } },
+    ]);
+  });
+
+  it("gets VPA recommendations without letting VPA evict pods, and a disruption budget", async () => {
+    const plan = await cachedPlan(stack);
+    const vpa = inputs(k8sObject(plan, "VerticalPodAutoscaler", "web", ns(stack)));
+    expect(vpa.apiVersion).toBe("autoscaling.k8s.io/v1");
+    expect(vpa.spec.targetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "web" });
+    expect(vpa.spec.updatePolicy).toEqual({ updateMode: "Off" });
+    const pdb = inputs(k8sObject(plan, "PodDisruptionBudget", "web", ns(stack))).spec;
+    expect(pdb.maxUnavailable).toBe(1);
+    expect(pdb.selector.matchLabels).toEqual(deployment(plan, stack).spec.selector.matchLabels);
+  });
+
+  it("rolls out without ever going below capacity, spread over zones and hosts", async () => {
+    const plan = await cachedPlan(stack);
+    expect(deployment(plan, stack).spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } });
+    const spread = podSpec(plan, stack).topologySpreadConstraints;
+    expect(spread.map((c: any) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable])).toEqual([
+      ["topology.kubernetes.io/zone", 1, "DoNotSchedule"],
+      ["kubernetes.io/hostname", 1, "ScheduleAnyway"],
+    ]);
+    for (const c of spread) expect(c.labelSelector.matchLabels).toEqual(deployment(plan, stack).spec.selector.matchLabels);
+  });
+
+  it("meets Pod Security restricted: non-root 10001, no escalation, no capability, seccomp, read-only root", async () => {
+    const plan = await cachedPlan(stack);
+    const pod = podSpec(plan, stack);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe("web");
+    expect(inputs(k8sObject(plan, "ServiceAccount", "web", ns(stack))).automountServiceAccountToken).toBe(false);
+    expect(pod.hostNetwork ?? false).toBe(false);
+    const c = container(plan, stack);
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(c.securityContext.capabilities.add).toBeUndefined();
+    // What Next.js writes at run time goes to memory-backed scratch space, nowhere else.
+    expect(c.volumeMounts).toEqual([
+      { name: "tmp", mountPath: "/tmp" },
+      { name: "next-cache", mountPath: "/app/.next/cache" },
+    ]);
+    expect(pod.volumes.map((v: any) => [v.name, Object.keys(v).filter((k) => k !== "name")])).toEqual([
+      ["tmp", ["emptyDir"]],
+      ["next-cache", ["emptyDir"]],
+    ]);
+    expect(c.resources).toEqual(spec.resources);
+  });
+
+  it("probes startup and liveness on /api/health, readiness on /api/health/ready", async () => {
+    const plan = await cachedPlan(stack);
+    const c = container(plan, stack);
+    expect(c.ports).toEqual([{ name: "http", containerPort: 3000, protocol: "TCP" }]);
+    expect(c.startupProbe.httpGet).toEqual({ path: "/api/health", port: "http", scheme: "HTTP" });
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/api/health", port: "http", scheme: "HTTP" });
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/api/health/ready", port: "http", scheme: "HTTP" });
+    // The readiness timeout must exceed the app's own 1.5 s bound per dependency check.
+    expect(c.readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(2);
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(60);
+    // Drain: the pre-stop pause plus the server's 25 s drain fit in the grace period.
+    expect(c.lifecycle.preStop.sleep.seconds + 25).toBeLessThan(podSpec(plan, stack).terminationGracePeriodSeconds);
+  });
+
+  it("reads connections and keys from Secrets, the Sentry DSN by reference, and no secret as a literal", async () => {
+    const plan = await cachedPlan(stack);
+    const c = container(plan, stack);
+    expect(c.envFrom).toEqual([{ secretRef: { name: "data-connections" } }, { secretRef: { name: "web-field-encryption" } }]);
+    expect(c.env.find((e: any) => e.name === "SENTRY_DSN")).toEqual({
+      name: "SENTRY_DSN",
+      valueFrom: { secretKeyRef: { name: "sentry", key: "SENTRY_DSN", optional: true } },
+    });
+    for (const e of c.env) {
+      if ("value" in e) expect(PLAIN_ENV.has(e.name), `${e.name} is a literal`).toBe(true);
+      else expect(e.valueFrom.secretKeyRef ?? e.valueFrom.fieldRef, e.name).toBeDefined();
+    }
+    expect(c.env.find((e: any) => e.name === "APP_ENVIRONMENT").value).toBe(stack);
+    expect(JSON.stringify(appObjects(plan))).not.toMatch(/offline-placeholder|mongodb:\/\/|password/i);
+  });
+
+  it("generates the field-encryption key with @pulumi/random, protected where state is", async () => {
+    const plan = await cachedPlan(stack);
+    const [key] = ofType(plan, "random:index/randomBytes:RandomBytes").filter((r) => r.name === "app-field-key-k1");
+    expect(inputs(key).length).toBe(32);
+    expect([key.protect, key.retainOnDelete]).toEqual(stack === "prod" ? [true, true] : [false, false]);
+    const secret = inputs(k8sObject(plan, "Secret", "web-field-encryption", ns(stack)));
+    expect(secret.stringData.FIELD_ENCRYPTION_KEYS).toBe("[secret]");
+  });
+
+  it("accepts traffic only from Traefik and Prometheus, and reaches only the data ports and public HTTPS", async () => {
+    const plan = await cachedPlan(stack);
+    const policy = inputs(k8sObject(plan, "NetworkPolicy", "web", ns(stack))).spec;
+    expect(policy.podSelector.matchLabels).toMatchObject({ "app.kubernetes.io/name": "web" });
+    expect(policy.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(policy.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } } }, { podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+        ports: [{ protocol: "TCP", port: 3000 }],
+      },
+    ]);
+    expect(policy.egress).toHaveLength(2);
+    expect(policy.egress[0]).toEqual({
+      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": `${ns(stack)}-infra` } } }],
+      ports: [27017, 6379, 9093].map((port) => ({ protocol: "TCP", port })),
+    });
+    expect(policy.egress[1].ports).toEqual([{ protocol: "TCP", port: 443 }]);
+    expect(policy.egress[1].to[0].ipBlock).toEqual({ cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]) });
+  });
+
+  it("exposes Service web on port http/3000 and routes all traffic to it", async () => {
+    const plan = await cachedPlan(stack);
+    const svc = inputs(k8sObject(plan, "Service", "web", ns(stack)));
+    expect(svc.metadata.labels["app.kubernetes.io/name"]).toBe("web");
+    expect(svc.spec.ports).toEqual([{ name: "http", port: 3000, targetPort: "http", protocol: "TCP" }]);
+    expect(svc.spec.selector).toEqual(deployment(plan, stack).spec.selector.matchLabels);
+    expect((plan.outputs as any).app.routeTargets).toEqual([{ service: "web", port: 3000, weight: 100 }]);
+  });
+});
+
+describe("release strategies", () => {
+  const image = "ghcr.io/diaspomoney/web:1.4.0@sha256:" + "a".repeat(64);
+  const next = "ghcr.io/diaspomoney/web:1.5.0@sha256:" + "b".repeat(64);
+
+  it("canary: a second Deployment and Service with the canary image, weighted on the route", async () => {
+    const plan = await planStack("prod", { config: { app: { image, release: { strategy: "canary", canaryImage: next, canaryWeight: 10 } } } });
+    expect(container(plan, "prod").image).toBe(image);
+    expect(container(plan, "prod", "web-canary").image).toBe(next);
+    expect(container(plan, "prod", "web-canary").env.find((e: any) => e.name === "APP_TRACK").value).toBe("canary");
+    expect(deployment(plan, "prod").spec.replicas).toBe(5);
+    expect(deployment(plan, "prod", "web-canary").spec.replicas).toBe(1);
+    const canaryHpa = inputs(k8sObject(plan, "HorizontalPodAutoscaler", "web-canary", "diaspomoney-prod")).spec;
+    expect([canaryHpa.minReplicas, canaryHpa.maxReplicas]).toEqual([1, 2]);
+    expect(inputs(k8sObject(plan, "Service", "web-canary", "diaspomoney-prod")).spec.selector).toEqual(deployment(plan, "prod", "web-canary").spec.selector.matchLabels);
+    expect((plan.outputs as any).app.routeTargets).toEqual([
+      { service: "web", port: 3000, weight: 90 },
+      { service: "web-canary", port: 3000, weight: 10 },
+    ]);
+  });
+
+  it("blue/green: two full colours, the route on the active one, switching changes only the route", async () => {
+    const release = (active: string) => ({ app: { image, release: { strategy: "blueGreen", blueImage: image, greenImage: next, active } } });
+    const blue = await planStack("rct", { config: release("blue") });
+    const green = await planStack("rct", { config: release("green") });
+    const deployments = (p: Plan) => ofType(p, "kubernetes:apps/v1:Deployment").filter((r) => r.parent?.includes("AppDeployment"));
+    expect(deployments(blue).map((r) => inputs(r).metadata.name)).toEqual(["web-blue", "web-green"]);
+    expect(container(blue, "rct", "web-blue").image).toBe(image);
+    expect(container(blue, "rct", "web-green").image).toBe(next);
+    for (const colour of ["web-blue", "web-green"]) expect(deployment(blue, "rct", colour).spec.replicas).toBe(3);
+
+    expect((blue.outputs as any).app.routeTargets).toEqual([{ service: "web-blue", port: 3000, weight: 100 }]);
+    expect((green.outputs as any).app.routeTargets).toEqual([{ service: "web-green", port: 3000, weight: 100 }]);
+    // One Service per colour, each selecting its own pods only (no alias: metrics would be scraped twice).
+    const services = ofType(blue, "kubernetes:core/v1:Service").filter((r) => r.parent?.includes("AppDeployment"));
+    expect(services.map((r) => [inputs(r).metadata.name, inputs(r).spec.selector["app.kubernetes.io/instance"]])).toEqual([
+      ["web-blue", "web-blue"],
+      ["web-green", "web-green"],
+    ]);
+    // The switch restarts nothing: both colours' Deployments are identical in the two plans.
+    expect(deployments(green).map(inputs)).toEqual(deployments(blue).map(inputs));
+  });
+
+  it("rotation: appending a key id adds a key and makes it active, keeping the old one", async () => {
+    const plan = await planStack("dev", { config: { app: { image, fieldEncryptionKeys: ["k1", "k2"] } } });
+    expect(ofType(plan, "random:index/randomBytes:RandomBytes").map((r) => r.name).filter((n) => n.startsWith("app-field-key"))).toEqual(["app-field-key-k1", "app-field-key-k2"]);
+    expect(podSpec(plan, "dev").containers[0].envFrom[1]).toEqual({ secretRef: { name: "web-field-encryption" } });
+    expect(deployment(plan, "dev").spec.template.metadata.annotations["field-encryption-keys"]).toBe("k1,k2");
+  });
+});
