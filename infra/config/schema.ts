@@ -133,7 +133,8 @@ export const environmentSpecSchema = z.strictObject({
     minTlsVersion: z.enum(["1.2", "1.3"]).default("1.3"),
   }),
   atlas: z.strictObject({
-    region: z.enum(["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_CENTRAL_2", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"]),
+    /** Atlas regions inside the EU (GDPR data residency): Zurich (EU_CENTRAL_2) and London are not. */
+    region: z.enum(["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"]),
     instanceSize: z.string().regex(/^M\d+$/, "an Atlas dedicated tier such as M30"),
     searchIndexes: z.array(searchIndexSchema),
   }),
