@@ -1,0 +1,134 @@
+/**
+ * The auditors' report: `audit.md` for people, `audit.json` for tools. Both are built only from the
+ * evaluation's rendered values, which mask secrets; writing refuses anything that still looks like one.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Evidence } from "../../policy/lib/control";
+import { refLabel, type FrameworkRef } from "../../policy/lib/frameworks";
+import { TOKEN_SHAPES } from "../../policy/lib/secrets";
+import type { AuditResult, ControlResult, ControlStatus } from "./evaluate";
+
+/** Passing evidence rows shown per control in audit.md (all of them are in audit.json). */
+const EVIDENCE_ROWS = 25;
+
+const STATUS: Record<ControlStatus, string> = { pass: "PASS", fail: "FAIL", "not-applicable": "N/A", error: "ERROR" };
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+function refs(list: FrameworkRef[], framework: FrameworkRef["name"]): string {
+  return list.filter((r) => r.name === framework).map((r) => r.reference).join(", ") || "-";
+}
+
+function resultLabel(c: ControlResult): string {
+  if (c.status === "fail" || c.status === "error") return `${STATUS[c.status]} (${c.enforcementLevel})`;
+  return STATUS[c.status];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function evidenceSummary(c: ControlResult): string {
+  if (c.status === "not-applicable") return c.reason ?? "";
+  if (c.status === "error") return c.reason ?? "";
+  const failed = c.evidence.filter((e) => !e.ok).length;
+  const excepted = c.evidence.filter((e) => e.exception).length;
+  const resources = new Set(c.evidence.map((e) => e.urn)).size;
+  return `${plural(c.evidence.length, "check")} on ${plural(resources, "resource")}${failed ? `, ${failed} failed` : ""}${excepted ? `, ${excepted} by accepted exception` : ""}`;
+}
+
+function evidenceTable(rows: Evidence[]): string[] {
+  const out = ["| Resource | Property | Value | Result |", "|---|---|---|---|"];
+  for (const e of rows) {
+    const result = !e.ok ? `**fails**: ${cell(e.requirement ?? "")}` : e.exception ? `holds by accepted exception: ${cell(e.exception)}` : "holds";
+    out.push(`| ${cell(e.resource)} | \`${cell(e.property)}\` | \`${cell(e.value)}\` | ${result} |`);
+  }
+  return out;
+}
+
+export function renderMarkdown(a: AuditResult): string {
+  const s = a.summary;
+  const lines: string[] = [
+    `# Compliance audit: stack \`${a.stack}\` (${a.tier})`,
+    "",
+    `Policy pack \`${a.pack.name}@${a.pack.version}\`, evaluated on the offline plan of \`${a.project}/${a.stack}\` (${a.resources} resources, the same plan \`npm run plan -- ${a.stack}\` records).`,
+    `Enforcement in this stack: **${a.controls[0]?.enforcementLevel ?? "mandatory"}** (mandatory in prod and rct, advisory in dev).`,
+    "",
+    `**${s.passed} passed, ${s.failed} failed, ${s.notApplicable} not applicable, ${s.errors} errors** out of ${s.total} controls` +
+      (s.mandatoryFailures > 0 ? ` — ${s.mandatoryFailures} mandatory control(s) fail: the deployment is blocked.` : s.advisoryFailures > 0 ? ` — ${s.advisoryFailures} advisory finding(s), not blocking.` : "."),
+    "",
+    "How to read this report: each control is a PCI-DSS v4.0.1 / GDPR requirement checked on what the stack would deploy.",
+    "PASS means every in-scope resource met it (the evidence lists what was checked and the value found);",
+    "FAIL lists every resource, property and value that does not, and the requirement; N/A says why nothing was in scope.",
+    "Secret values are never shown: they appear as `[secret]` (a Pulumi secret) or `[redacted, N characters]`.",
+    "Offline, Helm charts are judged on their values; the objects they render (operators', Traefik's and the monitoring",
+    "stack's pods) are judged by the same controls when the pack runs with the Pulumi CLI (docs/compliance.md).",
+    "",
+    "## Summary",
+    "",
+    "| Control | Severity | Enforcement | Result | PCI-DSS v4.0.1 | GDPR | Evidence |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const c of a.controls)
+    lines.push(`| [${c.name}](#${c.name}) | ${c.severity} | ${c.enforcementLevel} | ${resultLabel(c)} | ${refs(c.references, "PCI-DSS")} | ${cell(refs(c.references, "GDPR"))} | ${cell(evidenceSummary(c))} |`);
+  lines.push("", "## Controls", "");
+  for (const c of a.controls) {
+    lines.push(`### ${c.name}`, "", `**${resultLabel(c)}** · severity ${c.severity} · enforcement ${c.enforcementLevel}`, "", c.description, "");
+    lines.push("Requirements:", "");
+    for (const r of c.references) lines.push(`- ${refLabel(r)}: ${r.specification}`);
+    lines.push("");
+    if (c.status === "not-applicable") lines.push(`Not applicable: ${c.reason}.`, "");
+    if (c.status === "error") lines.push(`The control could not be evaluated: ${c.reason}`, "");
+    const failed = c.evidence.filter((e) => !e.ok);
+    if (c.status === "fail") {
+      lines.push(`Remediation: ${c.remediation}`, "", "Failures:", "");
+      if (failed.length > 0) lines.push(...evidenceTable(failed), "");
+      else for (const v of c.violations) lines.push(`- ${v.message}`);
+      lines.push("");
+    }
+    const excepted = c.evidence.filter((e) => e.exception);
+    if (excepted.length > 0) lines.push("Accepted exceptions (policy/exceptions.ts):", "", ...evidenceTable(excepted), "");
+    const held = c.evidence.filter((e) => e.ok && !e.exception);
+    if (held.length > 0) {
+      lines.push(`Evidence (${held.length} checks hold${held.length > EVIDENCE_ROWS ? `; the first ${EVIDENCE_ROWS} here, all in audit.json` : ""}):`, "");
+      lines.push(...evidenceTable(held.slice(0, EVIDENCE_ROWS)), "");
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Throws when `text` still carries something shaped like a credential: the report must not leak. */
+export function assertNoSecrets(text: string): void {
+  for (const t of TOKEN_SHAPES) {
+    const m = t.pattern.exec(text);
+    if (m) throw new Error(`refusing to write the audit report: it contains a ${t.name}`);
+  }
+}
+
+export function writeAuditArtefacts(a: AuditResult, dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const md = renderMarkdown(a);
+  const json = `${JSON.stringify(a, null, 2)}\n`;
+  assertNoSecrets(md);
+  assertNoSecrets(json);
+  const files = [path.join(dir, "audit.md"), path.join(dir, "audit.json")];
+  fs.writeFileSync(files[0], md);
+  fs.writeFileSync(files[1], json);
+  return files;
+}
+
+/** A few lines for a terminal: the counts, then every failing control with its violations. */
+export function formatFindings(a: AuditResult, maxPerControl = 10): string {
+  const s = a.summary;
+  const out = [`Policy pack ${a.pack.name}@${a.pack.version} on ${a.stack}: ${s.passed} passed, ${s.failed} failed (${s.mandatoryFailures} mandatory), ${s.notApplicable} not applicable, ${s.errors} errors`];
+  for (const c of a.controls) {
+    if (c.status !== "fail" && c.status !== "error") continue;
+    out.push(`  ${c.enforcementLevel === "mandatory" ? "✖" : "!"} ${c.name} [${c.enforcementLevel}, ${c.severity}]${c.status === "error" ? `: error: ${c.reason}` : ""}`);
+    for (const v of c.violations.slice(0, maxPerControl)) out.push(`      ${v.message}`);
+    if (c.violations.length > maxPerControl) out.push(`      ... ${c.violations.length - maxPerControl} more (npm run audit -- ${a.stack})`);
+  }
+  return out.join("\n");
+}

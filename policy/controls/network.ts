@@ -1,0 +1,202 @@
+/**
+ * Network controls: default-deny in every namespace, a policy for every pod, Traefik as the only
+ * entry point, nothing open to the whole internet.
+ */
+import { resourceControl, stackControl, type Findings, type Subject, subjectOf } from "../lib/control";
+import { GDPR, PCI } from "../lib/frameworks";
+import { asArray, get, isEmptySelector, isObject, k8sName, namespaceOf, operatorPods, podsOf, selectorMatches, T, walk, WORKLOAD_TYPES } from "../lib/k8s";
+
+const TRAEFIK_NAME = "traefik";
+const OPEN = new Set(["0.0.0.0/0", "::/0", "0.0.0.0"]);
+
+function isTraefik(labels: Record<string, string> | undefined): boolean {
+  return labels?.["app.kubernetes.io/name"] === TRAEFIK_NAME;
+}
+
+export const namespaceDefaultDeny = stackControl({
+  name: "namespace-default-deny",
+  description: "Every namespace the stack creates has a NetworkPolicy selecting all pods that denies all ingress and egress; everything else is an explicit opening.",
+  severity: "high",
+  refs: [PCI.inboundRestricted, PCI.outboundRestricted, PCI.nscConfig, GDPR.byDesign],
+  remediation: "Create a NetworkPolicy with podSelector: {}, policyTypes: [Ingress, Egress] and no rules in the namespace (components/namespaces.ts SecureNamespace does).",
+  check: (resources, f) => {
+    const all = resources.map(subjectOf);
+    const namespaces = all.filter((r) => r.type === T.namespace);
+    if (namespaces.length === 0) return { notApplicable: "the stack creates no namespace" };
+    const policies = all.filter((r) => r.type === T.networkPolicy);
+    for (const ns of namespaces) {
+      const name = k8sName(ns);
+      const deny = policies.find((p) => {
+        const spec = p.props?.spec ?? {};
+        const types = asArray<string>(spec.policyTypes);
+        return namespaceOf(p) === name && isEmptySelector(spec.podSelector) && types.includes("Ingress") && types.includes("Egress") && asArray(spec.ingress).length === 0 && asArray(spec.egress).length === 0;
+      });
+      f.expect(!!deny, ns, "NetworkPolicy (default deny)", deny ? `${name}/${k8sName(deny)}` : undefined, `namespace ${name} needs a default-deny NetworkPolicy for ingress and egress`);
+    }
+  },
+});
+
+/** Labels of the pods a workload or an operator resource creates. */
+function podLabelSets(s: Subject): Record<string, string>[] {
+  return podsOf(s)
+    .filter((p) => !p.template)
+    .map((p) => p.labels);
+}
+
+export const podsSelectedByNetworkPolicy = stackControl({
+  name: "pods-selected-by-network-policy",
+  description:
+    "Every pod the stack declares (workloads and operator-managed pods) is selected by a NetworkPolicy written for it (a non-empty podSelector), so that its allowed traffic is declared and reviewed, not merely denied.",
+  severity: "medium",
+  refs: [PCI.portsApproved, PCI.inboundRestricted, PCI.outboundRestricted],
+  remediation: "Add a NetworkPolicy in the pod's namespace whose podSelector matches the pod's labels and lists the ingress and egress it needs.",
+  check: (resources, f) => {
+    const all = resources.map(subjectOf);
+    const policies = all.filter((r) => r.type === T.networkPolicy && !isEmptySelector(r.props?.spec?.podSelector));
+    let inScope = 0;
+    for (const s of all) {
+      if (!WORKLOAD_TYPES.includes(s.type) && operatorPods(s).length === 0) continue;
+      for (const labels of podLabelSets(s)) {
+        inScope++;
+        const np = policies.find((p) => namespaceOf(p) === namespaceOf(s) && selectorMatches(p.props?.spec?.podSelector, labels));
+        f.expect(!!np, s, "selected by NetworkPolicy", np ? k8sName(np) : undefined, `no NetworkPolicy in ${namespaceOf(s) ?? "its namespace"} selects pods labelled ${JSON.stringify(labels)}`);
+      }
+    }
+    if (inScope === 0) return { notApplicable: "the stack declares no pods" };
+  },
+});
+
+function checkValuesForLoadBalancers(s: Subject, f: Findings, values: unknown): void {
+  walk(values, (path, key, leaf) => {
+    if ((key === "type" || key === "serviceType" || key === "exposeType") && (leaf === "LoadBalancer" || leaf === "NodePort"))
+      f.fail(s, `values.${path}`, leaf, "only Traefik may be exposed as a LoadBalancer (and nothing as a NodePort)");
+  });
+}
+
+export const onlyTraefikLoadBalancer = resourceControl({
+  name: "only-traefik-load-balancer",
+  description:
+    "Traefik is the only way in: the only Service of type LoadBalancer is Traefik's; no NodePort; no operator exposes a database or broker outside the cluster.",
+  severity: "high",
+  refs: [PCI.untrustedInbound, PCI.storageNotExposed, PCI.inboundRestricted, GDPR.byDesign],
+  remediation: "Use ClusterIP Services behind Traefik; keep Percona expose disabled or ClusterIP, Strimzi listeners internal, Redis services ClusterIP.",
+  appliesTo: [T.service, T.helmChart, T.helmRelease, T.psmdb, T.kafka, T.redisCluster],
+  check: (s, f) => {
+    const p = s.props ?? {};
+    switch (s.type) {
+      case T.service: {
+        const type = p.spec?.type ?? "ClusterIP";
+        if (type === "LoadBalancer") f.expect(isTraefik(p.metadata?.labels), s, "spec.type", type, "only the Service labelled app.kubernetes.io/name=traefik may be a LoadBalancer");
+        else f.expect(type !== "NodePort", s, "spec.type", type, "NodePort Services bypass the entry point");
+        return;
+      }
+      case T.helmChart:
+      case T.helmRelease: {
+        const chart = String(p.chart ?? p.name ?? "");
+        // The Traefik chart's Service is the entry point; its source ranges are checked by no-open-network-access.
+        if (chart.split("/").pop() === TRAEFIK_NAME) f.pass(s, "chart", chart);
+        else {
+          const before = f.failed;
+          checkValuesForLoadBalancers(s, f, p.values);
+          if (f.failed === before) f.pass(s, "values (service types)", "no LoadBalancer or NodePort");
+        }
+        return;
+      }
+      case T.psmdb:
+        asArray(p.spec?.replsets).forEach((rs: any, i: number) => {
+          const e = rs?.expose;
+          const type = e?.type ?? e?.exposeType ?? "ClusterIP";
+          f.expect(!e?.enabled || type === "ClusterIP", s, `spec.replsets[${i}].expose`, e ?? { enabled: false }, "MongoDB must not be exposed outside the cluster");
+        });
+        return;
+      case T.kafka:
+        asArray(p.spec?.kafka?.listeners).forEach((l: any, i: number) =>
+          f.expect(l?.type === "internal" || l?.type === "cluster-ip", s, `spec.kafka.listeners[${i}].type`, l?.type, "Kafka listeners must be internal (no loadbalancer, nodeport, ingress or route)"),
+        );
+        return;
+      case T.redisCluster: {
+        const type = p.spec?.kubernetesConfig?.service?.serviceType ?? "ClusterIP";
+        f.expect(type === "ClusterIP", s, "spec.kubernetesConfig.service.serviceType", type, "Redis must not be exposed outside the cluster");
+        return;
+      }
+    }
+  },
+});
+
+function cidrsAt(values: unknown, key: string): { path: string; cidrs: unknown }[] {
+  const found: { path: string; cidrs: unknown }[] = [];
+  const visit = (v: unknown, path: string) => {
+    if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${path}[${i}]`));
+    else if (isObject(v))
+      for (const [k, x] of Object.entries(v)) {
+        const p = path ? `${path}.${k}` : k;
+        if (k === key) found.push({ path: p, cidrs: x });
+        else visit(x, p);
+      }
+  };
+  visit(values, "");
+  return found;
+}
+
+function checkRanges(s: Subject, f: Findings, path: string, ranges: unknown, what: string): void {
+  const list = asArray<string>(ranges);
+  const open = list.filter((c) => OPEN.has(c));
+  f.expect(list.length > 0 && open.length === 0, s, path, ranges, `${what} must list bounded source ranges (never 0.0.0.0/0 or ::/0)`);
+}
+
+export const noOpenNetworkAccess = resourceControl({
+  name: "no-open-network-access",
+  description:
+    "Nothing accepts traffic from the whole internet: the load balancer only from Cloudflare's ranges, Atlas only from its access list (never 0.0.0.0/0), and only Traefik's pods accept ingress from any address.",
+  severity: "critical",
+  refs: [PCI.untrustedInbound, PCI.inboundRestricted, PCI.storageNotExposed, GDPR.integrity],
+  remediation: "Set loadBalancerSourceRanges to Cloudflare's published ranges; keep Atlas access lists to named networks; restrict NetworkPolicy ipBlocks.",
+  appliesTo: [T.service, T.helmChart, T.helmRelease, T.atlasAccessList, T.networkPolicy, T.psmdb],
+  check: (s, f) => {
+    const p = s.props ?? {};
+    switch (s.type) {
+      case T.service:
+        if ((p.spec?.type ?? "ClusterIP") === "LoadBalancer") checkRanges(s, f, "spec.loadBalancerSourceRanges", p.spec?.loadBalancerSourceRanges, "a LoadBalancer");
+        else f.pass(s, "spec.type", p.spec?.type ?? "ClusterIP");
+        return;
+      case T.helmChart:
+      case T.helmRelease: {
+        const chart = String(p.chart ?? p.name ?? "");
+        const found = cidrsAt(p.values, "loadBalancerSourceRanges");
+        if (chart.split("/").pop() === TRAEFIK_NAME) {
+          const type = get(p.values, "service.type") ?? "LoadBalancer";
+          if (type !== "LoadBalancer" || get(p.values, "service.enabled") === false) f.pass(s, "values.service.type", type);
+          else if (found.length === 0) f.fail(s, "values.service.loadBalancerSourceRanges", undefined, "Traefik's LoadBalancer must list bounded source ranges (Cloudflare's)");
+          else found.forEach((x) => checkRanges(s, f, `values.${x.path}`, x.cidrs, "Traefik's LoadBalancer"));
+        } else if (found.length > 0) found.forEach((x) => checkRanges(s, f, `values.${x.path}`, x.cidrs, "a LoadBalancer"));
+        else f.pass(s, "values.loadBalancerSourceRanges", "(none)");
+        return;
+      }
+      case T.atlasAccessList: {
+        const v = p.cidrBlock ?? p.ipAddress ?? p.awsSecurityGroup;
+        f.expect(typeof v === "string" && !OPEN.has(v), s, p.cidrBlock !== undefined ? "cidrBlock" : "ipAddress", v, "the Atlas access list must never admit the whole internet");
+        return;
+      }
+      case T.networkPolicy: {
+        const traefik = isTraefik(p.spec?.podSelector?.matchLabels);
+        asArray(p.spec?.ingress).forEach((rule: any, i: number) => {
+          const from = asArray(rule?.from);
+          const open = from.length === 0 || from.some((peer: any) => OPEN.has(peer?.ipBlock?.cidr));
+          if (open) f.expect(traefik, s, `spec.ingress[${i}].from`, rule?.from ?? "(any source)", "only Traefik's pods may accept ingress from any address");
+          else f.pass(s, `spec.ingress[${i}].from`, rule.from);
+        });
+        if (asArray(p.spec?.ingress).length === 0) f.pass(s, "spec.ingress", "(none)");
+        return;
+      }
+      case T.psmdb:
+        asArray(p.spec?.replsets).forEach((rs: any, i: number) => {
+          if (rs?.expose?.enabled && (rs.expose.type ?? rs.expose.exposeType) === "LoadBalancer")
+            checkRanges(s, f, `spec.replsets[${i}].expose.loadBalancerSourceRanges`, rs.expose.loadBalancerSourceRanges, "an exposed MongoDB");
+          else f.pass(s, `spec.replsets[${i}].expose`, rs?.expose ?? { enabled: false });
+        });
+        return;
+    }
+  },
+});
+
+export const networkControls = [namespaceDefaultDeny, podsSelectedByNetworkPolicy, onlyTraefikLoadBalancer, noOpenNetworkAccess];
