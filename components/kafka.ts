@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
 import type { ContainerResources } from "./namespaces";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -227,6 +228,15 @@ export interface KafkaClusterArgs {
   metricsScrapers: Peer[];
   /** Port of the TLS + SCRAM-SHA-512 client listener. Default 9093. */
   listenerPort?: number;
+  /**
+   * The client listener's certificate from a cert-manager issuer the caller owns (Certificate and
+   * Secret `<cluster>-listener-tls`), so that clients verify the brokers against that issuer's CA.
+   * Traffic between brokers and controllers, and from the operators, keeps Strimzi's own CAs.
+   * Default: Strimzi's cluster CA, created in the cluster at runtime.
+   */
+  listenerTls?: IssuedTls;
+  /** Cluster DNS suffix. Default `svc.cluster.local`. */
+  clusterDomain?: string;
   /** Node label used as `broker.rack` and for zone spreading. Default `topology.kubernetes.io/zone`. */
   rackTopologyKey?: string;
   /**
@@ -307,6 +317,26 @@ export function kafkaClusterProblems(pools: KafkaNodePoolSpec[], topics: KafkaTo
     ...(brokers < 3 ? [`${brokers} brokers, expected at least 3 (replication factor 3)`] : []),
     ...(controllers % 2 === 0 ? [`${controllers} controllers, expected an odd number (KRaft quorum)`] : []),
     ...topicProblems(topics, brokers),
+  ];
+}
+
+/**
+ * Names a client may dial on the client listener: the bootstrap Service (short to fully qualified)
+ * and every broker as Strimzi advertises it on an internal listener, through the brokers' headless
+ * Service (`<cluster>-<pool>-<id>.<cluster>-kafka-brokers.<namespace>.svc`).
+ */
+export function listenerDnsNames(cluster: string, namespace: string, clusterDomain = "svc.cluster.local"): string[] {
+  const bootstrap = `${cluster}-kafka-bootstrap`;
+  const brokers = `${cluster}-kafka-brokers`;
+  return [
+    ...new Set([
+      bootstrap,
+      `${bootstrap}.${namespace}`,
+      `${bootstrap}.${namespace}.svc`,
+      `${bootstrap}.${namespace}.${clusterDomain}`,
+      `*.${brokers}.${namespace}.svc`,
+      `*.${brokers}.${namespace}.${clusterDomain}`,
+    ]),
   ];
 }
 
@@ -430,8 +460,16 @@ export class KafkaCluster extends pulumi.ComponentResource {
   readonly username: string;
   /** The app user's password, a Pulumi secret. */
   readonly password: pulumi.Output<string>;
-  /** Secret (in the Kafka namespace) holding the cluster CA certificate clients must trust (`ca.crt`). */
+  /** Secret (in the Kafka namespace) holding Strimzi's cluster CA certificate (`ca.crt`). */
   readonly clusterCaSecretName: string;
+  /** The client listener's Certificate and its Secret, when `listenerTls` is given. */
+  readonly listenerCertificate?: k8s.apiextensions.CustomResource;
+  readonly listenerSecretName?: string;
+  /**
+   * The CA clients of the listener must trust: the issuer's, when `listenerTls` is given (in any
+   * issued Secret's `ca.crt`), else Strimzi's cluster CA (Secret {@link clusterCaSecretName}).
+   */
+  readonly listenerCa: "issuer" | "strimzi-cluster-ca";
 
   constructor(name: string, args: KafkaClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     const cluster = args.clusterName ?? "kafka";
@@ -453,6 +491,34 @@ export class KafkaCluster extends pulumi.ComponentResource {
       labels: { ...args.labels(objName, component), ...extra },
     });
 
+    const listenerSecret = `${cluster}-listener-tls`;
+    if (args.listenerTls) {
+      const tls = args.listenerTls;
+      this.listenerCertificate = new k8s.apiextensions.CustomResource(
+        `${name}-listener-certificate`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "Certificate",
+          // Strimzi fails the reconciliation while the Secret is missing: the Kafka waits for it.
+          metadata: { ...meta(listenerSecret, "kafka"), annotations: { ...WAIT_FOR_READY } },
+          spec: pulumi.output(ns).apply((n) =>
+            leafCertificateSpec({
+              secretName: listenerSecret,
+              issuer: tls.issuer,
+              commonName: `${cluster}-kafka-bootstrap`,
+              dnsNames: listenerDnsNames(cluster, n, args.clusterDomain),
+              duration: tls.duration,
+              renewBefore: tls.renewBefore,
+              secretLabels: args.labels(listenerSecret, "kafka"),
+            }),
+          ),
+        },
+        { ...child, dependsOn: tls.after ?? [] },
+      );
+    }
+    this.listenerCa = args.listenerTls ? "issuer" : "strimzi-cluster-ca";
+    this.listenerSecretName = args.listenerTls ? listenerSecret : undefined;
+
     const metrics = new k8s.core.v1.ConfigMap(
       `${name}-metrics`,
       { metadata: meta(`${cluster}-metrics`, "kafka"), data: { [METRICS_KEY]: KAFKA_JMX_RULES } },
@@ -468,7 +534,17 @@ export class KafkaCluster extends pulumi.ComponentResource {
         spec: {
           kafka: {
             version: args.version,
-            listeners: [{ name: "tls", port, type: "internal", tls: true, authentication: { type: "scram-sha-512" } }],
+            listeners: [
+              {
+                name: "tls",
+                port,
+                type: "internal",
+                tls: true,
+                authentication: { type: "scram-sha-512" },
+                // Strimzi rolls the brokers when cert-manager renews the Secret.
+                ...(args.listenerTls ? { configuration: { brokerCertChainAndKey: { secretName: listenerSecret, certificate: "tls.crt", key: "tls.key" } } } : {}),
+              },
+            ],
             // No superUsers: Strimzi's own components get their rights from their certificates.
             authorization: { type: "simple" },
             rack: { type: "topology-label", topologyKey: zoneKey },
@@ -490,7 +566,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
           },
         },
       },
-      { ...crOpts, ...stateful },
+      { ...crOpts, ...stateful, dependsOn: [...crOpts.dependsOn, ...(this.listenerCertificate ? [this.listenerCertificate] : [])] },
     );
 
     this.pools = args.pools.map(
@@ -581,6 +657,8 @@ export class KafkaCluster extends pulumi.ComponentResource {
       username: this.username,
       password: this.password,
       clusterCaSecretName: this.clusterCaSecretName,
+      listenerCa: this.listenerCa,
+      listenerSecretName: this.listenerSecretName,
       pools: args.pools.map((p) => ({ name: p.name, replicas: p.replicas, roles: p.roles })),
       topics: args.topics.map((t) => t.name),
     });

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
 
 /**
  * MongoDB through the Percona Operator for MongoDB: the operator (a Helm release watching only its
@@ -264,6 +265,15 @@ export interface MongoReplicaSetArgs {
   stateful?: Pick<pulumi.CustomResourceOptions, "protect" | "retainOnDelete">;
   /** Cluster DNS suffix. Default `svc.cluster.local`. */
   clusterDomain?: string;
+  /**
+   * Certificates of the members (the one clients see and the one members authenticate each other
+   * with) from a cert-manager issuer the caller owns, so that clients can verify the server against
+   * that issuer's CA. Default: the operator asks cert-manager for a CA of its own, created in the
+   * cluster at runtime and known to nobody outside this namespace.
+   */
+  tls?: IssuedTls;
+  /** Path of the CA file in the application's pods, added to its URI as `tlsCAFile`. Default: none. */
+  appCaFile?: string;
   /** Topology key of the zone spread. Default `topology.kubernetes.io/zone`. */
   zoneKey?: string;
   /** Resources of the exporter sidecar. Default: requests 50m / 64Mi, limits 200m / 128Mi. */
@@ -294,11 +304,13 @@ export interface MongoUriParts {
   replicaSet: string;
   /** Database the user is defined in. */
   authSource: string;
+  /** CA file the driver verifies the server with. Default: the system's trust store. */
+  tlsCAFile?: string;
 }
 
-/** A `mongodb://` URI with TLS on; user and password are percent-encoded. */
+/** A `mongodb://` URI with TLS on; user, password and options are percent-encoded. */
 export function mongodbUri(p: MongoUriParts): string {
-  const query = new URLSearchParams({ replicaSet: p.replicaSet, authSource: p.authSource, tls: "true" });
+  const query = new URLSearchParams({ replicaSet: p.replicaSet, authSource: p.authSource, tls: "true", ...(p.tlsCAFile ? { tlsCAFile: p.tlsCAFile } : {}) });
   return `mongodb://${encodeURIComponent(p.username)}:${encodeURIComponent(p.password)}@${p.hosts.join(",")}/${encodeURIComponent(p.database)}?${query}`;
 }
 
@@ -310,6 +322,17 @@ const systemUsers = {
   MONGODB_DATABASE_ADMIN: "databaseAdmin",
   MONGODB_USER_ADMIN: "userAdmin",
 } as const;
+
+/**
+ * Names the members' certificates must hold, as the operator itself would issue them
+ * (`GetCertificateSans`, without sharding): localhost for the sidecars, the replica set's headless
+ * Service, and each member through it, with and without the cluster domain.
+ */
+export function memberCertificateDnsNames(cluster: string, namespace: string, clusterDomain = "svc.cluster.local"): string[] {
+  const service = `${cluster}-${REPLSET_NAME}`;
+  const domains = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.${clusterDomain}`];
+  return ["localhost", ...new Set([...domains, ...domains.map((d) => `*.${d}`)])];
+}
 
 /** The mongod configuration passed through `replsets[].configuration`. */
 export function mongodConfiguration(): string {
@@ -329,7 +352,7 @@ export function mongodConfiguration(): string {
 /**
  * A Percona Server for MongoDB replica set, with everything it needs: a generated encryption key,
  * generated passwords for the operator's system users and for an application user limited to one
- * database, TLS required everywhere (certificates issued by the operator through cert-manager),
+ * database, TLS required everywhere (certificates from the caller's issuer, or from the operator's),
  * scheduled backups to S3 with a retention count and optional point-in-time recovery, a
  * `mongodb_exporter` sidecar, anti-affinity, a disruption budget, and the network policies of its pods.
  */
@@ -340,6 +363,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
   readonly appUserSecret: k8s.core.v1.Secret;
   readonly backupCredentials: k8s.core.v1.Secret;
   readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+  /** The members' Certificates (client-facing, then member authentication), when `tls` is given. */
+  readonly certificates: k8s.apiextensions.CustomResource[];
   /** Connection string of the application user (a Pulumi secret). */
   readonly appUri: pulumi.Output<string>;
   /** Labels of the mongod pods (for monitors and policies). */
@@ -405,6 +430,45 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       child,
     );
 
+    // The operator leaves alone TLS Secrets it did not create (cert-manager Secrets included, when
+    // their issuer is not its own), so these must exist before the PerconaServerMongoDB does: until
+    // then the operator would issue its own certificates under the same names. `WAIT_FOR_READY`
+    // holds the custom resource back until cert-manager has written both.
+    this.certificates = args.tls
+      ? [
+          { secretName: names.ssl, purpose: "server" },
+          { secretName: names.sslInternal, purpose: "member" },
+        ].map(({ secretName, purpose }) => {
+          const tls = args.tls!;
+          return new k8s.apiextensions.CustomResource(
+            `${name}-${purpose}-certificate`,
+            {
+              apiVersion: "cert-manager.io/v1",
+              kind: "Certificate",
+              metadata: { ...meta(secretName), annotations: { ...WAIT_FOR_READY } },
+              spec: pulumi.output(args.namespace).apply((ns) =>
+                leafCertificateSpec({
+                  secretName,
+                  issuer: tls.issuer,
+                  commonName: name,
+                  // Members authenticate each other with x509: mongod takes a peer for a member when
+                  // its subject carries the same O/OU/DC as its own, so both certificates carry one,
+                  // as the operator's own do, and nothing else we issue does.
+                  organizations: ["PSMDB"],
+                  dnsNames: memberCertificateDnsNames(name, ns, args.clusterDomain),
+                  // Members and the operator connect as clients with these same certificates.
+                  usages: ["server auth", "client auth", "digital signature"],
+                  duration: tls.duration,
+                  renewBefore: tls.renewBefore,
+                  secretLabels: { ...args.labels, "app.kubernetes.io/name": secretName },
+                }),
+              ),
+            },
+            { parent: this, dependsOn: tls.after ?? [] },
+          );
+        })
+      : [];
+
     const exporterResources = args.exporterResources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
     const backupResources = args.backupResources ?? { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
     const secretEnv = (envName: string, keyName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: names.users, key: keyName } } });
@@ -413,7 +477,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       name: "mongodb-exporter",
       image: args.images.exporter,
       args: [
-        // mongod requires TLS on every connection, localhost included; the operator's certificate names localhost.
+        // mongod requires TLS on every connection, localhost included; the member certificate names localhost.
         `--mongodb.uri=mongodb://localhost:${MONGODB_PORT}/admin?tls=true&tlsCAFile=${exporterTlsDir}/ca.crt`,
         `--web.listen-address=:${MONGODB_EXPORTER_PORT}`,
         "--collect-all",
@@ -438,9 +502,10 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       updateStrategy: "SmartUpdate",
       ...(unsafeReplsetSize ? { unsafeFlags: { replsetSize: true } } : {}),
       secrets: { users: names.users, encryptionKey: names.encryptionKey, ssl: names.ssl, sslInternal: names.sslInternal },
-      // No issuerConf: the operator asks cert-manager (installed cluster-wide) for a CA and the
-      // certificates, renews them, and names every member in them.
-      tls: { mode: "requireTLS", allowInvalidCertificates: false, certValidityDuration: "2160h" },
+      // No issuerConf: operator 1.22 reads only its name and still signs with the CA it creates (a
+      // ClusterIssuer there arrives with 1.23). With `tls`, the Secrets above are the certificates;
+      // without, the operator asks cert-manager for a CA and the certificates, and renews them.
+      tls: { mode: "requireTLS", allowInvalidCertificates: false, ...(args.tls ? {} : { certValidityDuration: "2160h" }) },
       initContainerSecurityContext: restrictedContainer,
       replsets: [
         {
@@ -535,6 +600,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           this.usersSecret,
           this.appUserSecret,
           this.backupCredentials,
+          ...this.certificates,
         ],
       },
     );
@@ -568,7 +634,15 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     const hosts = pulumi.output(args.namespace).apply((ns) => memberHosts(name, ns, size, args.clusterDomain));
     this.appUri = pulumi.secret(
       pulumi.all([hosts, appPassword]).apply(([h, password]) =>
-        mongodbUri({ username: args.appUser.name, password, hosts: h, database: args.appUser.database, replicaSet: REPLSET_NAME, authSource: args.appUser.database }),
+        mongodbUri({
+          username: args.appUser.name,
+          password,
+          hosts: h,
+          database: args.appUser.database,
+          replicaSet: REPLSET_NAME,
+          authSource: args.appUser.database,
+          tlsCAFile: args.appCaFile,
+        }),
       ),
     );
 
@@ -577,6 +651,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       members: size,
       unsafeReplsetSize,
       tlsMode: "requireTLS",
+      tlsIssuer: args.tls ? args.tls.issuer : "operator",
       encryptionAtRest: { enabled: true, cipher: "AES256-GCM", keySecret: names.encryptionKey },
       backup: {
         schedule: args.backup.schedule,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
 import { chartPodLabels, type ApiServerAccess, type PinnedChart } from "./kafka";
 import type { ContainerResources } from "./namespaces";
 
@@ -152,7 +153,19 @@ export interface RedisClusterArgs {
   operator?: pulumi.Resource;
   /** Default: 25m/32Mi requested, 200m/64Mi limit. */
   exporterResources?: ContainerResources;
+  /**
+   * TLS on the client port, the replication links and the cluster bus (the image then closes the
+   * plain port), with a certificate from a cert-manager issuer the caller owns (Certificate and
+   * Secret `<cluster>-tls`). Default: no TLS. Redis reads its certificate only at start: pods must
+   * restart between a renewal and the old certificate's expiry, hence the long default lifetime.
+   */
+  tls?: IssuedTls;
+  /** Cluster DNS suffix. Default `svc.cluster.local`. */
+  clusterDomain?: string;
 }
+
+/** Lifetime of the Redis certificate and its renewal window: a quarter to restart the pods in. */
+export const REDIS_TLS_VALIDITY = { duration: "8760h", renewBefore: "2160h" } as const;
 
 const UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
 
@@ -174,14 +187,33 @@ export const MAXMEMORY_RATIO = 0.6;
  * and a memory bound below the container limit. `volatile-lru` evicts only keys that carry a TTL, so
  * cache entries go first and keys the app stores without expiry are never dropped silently.
  */
-export function redisAdditionalConfig(memoryLimit: string): string {
+export function redisAdditionalConfig(memoryLimit: string, opts: { tls?: boolean } = {}): string {
   return [
     "appendonly yes",
     "appendfsync everysec",
     `maxmemory ${Math.floor(memoryBytes(memoryLimit) * MAXMEMORY_RATIO)}`,
     "maxmemory-policy volatile-lru",
+    // With TLS the image announces each node by its bare pod hostname (`redis-leader-0`), which no
+    // other namespace resolves; this file is read after, so nodes keep announcing their IPs and
+    // clients verify the certificate against a fixed name ({@link RedisCluster.tlsServerName}).
+    ...(opts.tls ? ["cluster-preferred-endpoint-type ip"] : []),
     "",
   ].join("\n");
+}
+
+/**
+ * Names on the Redis certificate: every pod through its role's headless Service (what the operator
+ * and the seed addresses dial), the role Services, and localhost for the exporter and the probes.
+ */
+export function redisCertificateDnsNames(cluster: string, namespace: string, clusterDomain = "svc.cluster.local"): string[] {
+  const names = ["localhost"];
+  for (const role of ["leader", "follower"]) {
+    for (const service of [`${cluster}-${role}`, `${cluster}-${role}-headless`]) {
+      names.push(service, `${service}.${namespace}.svc`, `${service}.${namespace}.${clusterDomain}`);
+    }
+    names.push(`*.${cluster}-${role}-headless.${namespace}.svc`, `*.${cluster}-${role}-headless.${namespace}.${clusterDomain}`);
+  }
+  return [...new Set(names)];
 }
 
 /**
@@ -197,6 +229,13 @@ export class RedisCluster extends pulumi.ComponentResource {
   readonly port: number;
   /** The cluster password, a Pulumi secret. */
   readonly password: pulumi.Output<string>;
+  /** The certificate's Certificate, when `tls` is given. */
+  readonly certificate?: k8s.apiextensions.CustomResource;
+  /**
+   * With `tls`: the name clients verify every node's certificate against (nodes are reached by IP
+   * after a redirect, and all share one certificate), a name the certificate holds.
+   */
+  readonly tlsServerName?: pulumi.Output<string>;
 
   constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:data:RedisCluster", name, {}, opts);
@@ -216,9 +255,39 @@ export class RedisCluster extends pulumi.ComponentResource {
 
     this.config = new k8s.core.v1.ConfigMap(
       `${name}-config`,
-      { metadata: meta(`${cluster}-config`, "redis"), data: { "redis-additional.conf": redisAdditionalConfig(args.resources.limits.memory) } },
+      { metadata: meta(`${cluster}-config`, "redis"), data: { "redis-additional.conf": redisAdditionalConfig(args.resources.limits.memory, { tls: !!args.tls }) } },
       child,
     );
+
+    const tlsSecret = `${cluster}-tls`;
+    if (args.tls) {
+      const tls = args.tls;
+      this.certificate = new k8s.apiextensions.CustomResource(
+        `${name}-certificate`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "Certificate",
+          // The pods cannot start without the Secret: the RedisCluster waits for it.
+          metadata: { ...meta(tlsSecret, "redis"), annotations: { ...WAIT_FOR_READY } },
+          spec: pulumi.output(ns).apply((n) =>
+            leafCertificateSpec({
+              secretName: tlsSecret,
+              issuer: tls.issuer,
+              commonName: `${cluster}-leader`,
+              dnsNames: redisCertificateDnsNames(cluster, n, args.clusterDomain),
+              // Nodes present it to each other on replication and the cluster bus, and the operator
+              // connects with it: client auth too.
+              usages: ["server auth", "client auth", "digital signature"],
+              duration: tls.duration ?? REDIS_TLS_VALIDITY.duration,
+              renewBefore: tls.renewBefore ?? REDIS_TLS_VALIDITY.renewBefore,
+              secretLabels: args.labels(tlsSecret, "redis"),
+            }),
+          ),
+        },
+        { ...child, dependsOn: tls.after ?? [] },
+      );
+      this.tlsServerName = pulumi.interpolate`${cluster}-leader-headless.${ns}.svc`;
+    }
 
     const rolePods = (role: "leader" | "follower") => ({ matchLabels: { app: `${cluster}-${role}`, redis_setup_type: "cluster" } });
     const allPods = { matchExpressions: [{ key: "app", operator: "In", values: [`${cluster}-leader`, `${cluster}-follower`] }] };
@@ -260,6 +329,7 @@ export class RedisCluster extends pulumi.ComponentResource {
           clusterSize: args.leaders,
           clusterVersion: "v7",
           persistenceEnabled: true,
+          ...(args.tls ? { TLS: { ca: "ca.crt", cert: "tls.crt", key: "tls.key", secret: { secretName: tlsSecret } } } : {}),
           podSecurityContext: {
             runAsNonRoot: true,
             runAsUser: 1000,
@@ -292,7 +362,11 @@ export class RedisCluster extends pulumi.ComponentResource {
           },
         },
       },
-      { ...child, dependsOn: args.operator ? [args.operator] : [], ...(args.protectData ? { protect: true, retainOnDelete: true } : {}) },
+      {
+        ...child,
+        dependsOn: [...(args.operator ? [args.operator] : []), ...(this.certificate ? [this.certificate] : [])],
+        ...(args.protectData ? { protect: true, retainOnDelete: true } : {}),
+      },
     );
 
     const redisPods = { matchLabels: { redis_setup_type: "cluster" }, matchExpressions: allPods.matchExpressions };
@@ -326,6 +400,7 @@ export class RedisCluster extends pulumi.ComponentResource {
       password: this.password,
       leaders: args.leaders,
       followers: args.leaders * args.followersPerLeader,
+      tls: args.tls ? { secretName: tlsSecret, serverName: this.tlsServerName } : false,
     });
   }
 }

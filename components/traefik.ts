@@ -287,6 +287,8 @@ export interface SiteRoute {
    * such as Grafana without a shared database.
    */
   stickySessions?: boolean;
+  /** Paths of the backend that must not be served to the internet (answered 404 by Traefik). */
+  privatePathPrefixes?: string[];
 }
 
 export interface TraefikRoutesArgs {
@@ -364,7 +366,7 @@ export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
     routes: [
       {
         kind: "Rule",
-        match: `Host(\`${route.host}\`)`,
+        match: [`Host(\`${route.host}\`)`, ...(route.privatePathPrefixes ?? []).map((p) => `!PathPrefix(\`${p}\`)`)].join(" && "),
         middlewares: routeMiddlewares(route).map((name) => ({ name })),
         services,
       },

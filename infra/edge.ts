@@ -32,6 +32,9 @@ export const APP_CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
 ].join("; ");
 
+/** The app's internal endpoints (metrics), kept off the public route. */
+export const APP_PRIVATE_PATH_PREFIX = "/api/monitoring";
+
 /** Namespace of cert-manager, shared by the environments of a cluster. */
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
@@ -58,6 +61,8 @@ export interface EdgeBackend {
 export interface EdgeDeps {
   app: Pick<Application, "routeTargets">;
   observability: { backends: Record<MonitoringHost, EdgeBackend> };
+  /** cert-manager, from {@link deployCertManager}, where this stack installs it. */
+  certManager?: CertManager;
 }
 
 export interface Edge {
@@ -87,6 +92,8 @@ export function siteRoutes(spec: EnvironmentSpec, deps: EdgeDeps): SiteRoute[] {
       tlsSecretName: tlsSecretName("app"),
       targets: deps.app.routeTargets,
       contentSecurityPolicy: APP_CONTENT_SECURITY_POLICY,
+      // Prometheus scrapes the metrics inside the cluster; they describe traffic and must not be public.
+      privatePathPrefixes: [APP_PRIVATE_PATH_PREFIX],
     },
     // Grafana has its own login; its UI sets its own CSP (it needs inline scripts the app's forbids).
     // Its sessions live in each pod's own database: with several replicas, keep a visitor on one pod.
@@ -116,6 +123,28 @@ export function chartLabels(labels: Record<string, string>): Record<string, stri
 }
 
 /**
+ * cert-manager, once per cluster, where the stack installs the cluster's shared services. Installed
+ * before the areas, as the data layer's internal CA is admitted by its webhook too.
+ */
+export function deployCertManager(ctx: EnvironmentContext): CertManager | undefined {
+  const { config } = ctx;
+  if (!config.kubernetes.installClusterServices) return undefined;
+  return new CertManager(
+    "cert-manager",
+    {
+      namespace: CERT_MANAGER_NAMESPACE,
+      labels: (name) => ctx.labels(name, "cluster-services"),
+      chart: charts.certManager,
+      chartLabels: chartLabels(ctx.labels("cert-manager", "cluster-services")),
+      namespaceRetention: ctx.stateful,
+      apiServer: config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : undefined,
+      metricsScrapers: { namespaceLabels: { "app.kubernetes.io/part-of": PART_OF }, podLabels: { ...PROMETHEUS_POD_LABELS } },
+    },
+    { parent: ctx.parent, provider: ctx.providers.kubernetes },
+  );
+}
+
+/**
  * How the internet reaches the environment: Cloudflare (proxied records; in the stack that owns the zone,
  * its TLS settings, cache rules and WAF) → the Traefik LoadBalancer, open to Cloudflare's ranges only →
  * HTTPS routes with Let's Encrypt certificates issued by cert-manager over DNS-01.
@@ -128,21 +157,7 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
   const namespace = ctx.namespaces.app.name;
   const installClusterServices = config.kubernetes.installClusterServices;
 
-  const certManager = installClusterServices
-    ? new CertManager(
-        "cert-manager",
-        {
-          namespace: CERT_MANAGER_NAMESPACE,
-          labels: (name) => ctx.labels(name, "cluster-services"),
-          chart: charts.certManager,
-          chartLabels: chartLabels(ctx.labels("cert-manager", "cluster-services")),
-          namespaceRetention: ctx.stateful,
-          apiServer: config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : undefined,
-          metricsScrapers: { namespaceLabels: { "app.kubernetes.io/part-of": PART_OF }, podLabels: { ...PROMETHEUS_POD_LABELS } },
-        },
-        k8sOpts,
-      )
-    : undefined;
+  const certManager = deps.certManager;
 
   const dnsToken = new DnsEditToken(
     "dns01-token",

@@ -9,14 +9,14 @@ import type { LoadedEnvironment } from "./config/load";
 import type { SecretKey } from "./config/schema";
 import type { EnvironmentContext } from "./context";
 import { buildDataLayer } from "./data";
-import { buildEdge } from "./edge";
+import { buildEdge, deployCertManager } from "./edge";
 import { namespaceNames, standardLabels } from "./naming";
 import { buildObservability } from "./observability";
 import { charts } from "./versions";
 
 /**
  * One DiaspoMoney environment: explicit providers, the two namespaces, then the areas in the order
- * their dependencies require (data → observability → app → edge).
+ * their dependencies require (cert-manager → data → observability → app → edge).
  */
 export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
   readonly context: EnvironmentContext;
@@ -92,10 +92,12 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
     };
     this.context = ctx;
 
-    const data = buildDataLayer(ctx);
+    // cert-manager first: the data layer's internal CA and the edge's certificates both need it.
+    const certManager = deployCertManager(ctx);
+    const data = buildDataLayer(ctx, { certManager: certManager?.chart });
     const observability = buildObservability(ctx);
     const app = buildApplication(ctx, { data, observability });
-    const edge = buildEdge(ctx, { app, observability });
+    const edge = buildEdge(ctx, { app, observability, certManager });
 
     this.outputs = {
       namespaces: { app: namespaces.app.name, infra: namespaces.infra.name },

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { IssuedTls } from "../../components/internal-ca";
 import type { PodPeer } from "../../components/mongodb";
 import { KafkaCluster, StrimziOperator, type KafkaNodePoolSpec } from "../../components/kafka";
 import type { EnvironmentSpec } from "../config/schema";
@@ -16,11 +17,6 @@ export interface KafkaDeployment {
   /** SCRAM-SHA-512 user of the app, and its password (a Pulumi secret). */
   username: pulumi.Input<string>;
   password: pulumi.Input<string>;
-  /**
-   * Secret in the infra namespace, written by Strimzi, whose `ca.crt` is the CA the listener's
-   * certificate chains to. Clients must trust it; it exists only once the cluster is up.
-   */
-  clusterCaSecret: { namespace: pulumi.Input<string>; name: string; key: "ca.crt" };
   outputs: Record<string, unknown>;
 }
 
@@ -54,7 +50,7 @@ function peer(p: PodPeer): k8s.types.input.networking.v1.NetworkPolicyPeer {
  * Strimzi in the infra namespace, then the cluster: sizes and topics from the stack file, CRDs only
  * from the stack that installs the cluster's shared services, protection where the stack asks for it.
  */
-export function deployKafka(ctx: EnvironmentContext): KafkaDeployment {
+export function deployKafka(ctx: EnvironmentContext, tls: IssuedTls): KafkaDeployment {
   const opts = { parent: ctx.parent, provider: ctx.providers.kubernetes };
   const namespace = ctx.namespaces.infra.name;
   const prometheus = [peer(prometheusPods(ctx))];
@@ -86,6 +82,7 @@ export function deployKafka(ctx: EnvironmentContext): KafkaDeployment {
       protectData: ctx.spec.features.protectStatefulResources,
       operator,
       apiServer: apiServer(ctx),
+      listenerTls: tls,
     },
     opts,
   );
@@ -95,13 +92,12 @@ export function deployKafka(ctx: EnvironmentContext): KafkaDeployment {
     port: kafka.port,
     username: kafka.username,
     password: kafka.password,
-    clusterCaSecret: { namespace, name: kafka.clusterCaSecretName, key: "ca.crt" },
     outputs: {
       bootstrapServers: kafka.bootstrapServers,
       port: kafka.port,
       username: kafka.username,
       saslMechanism: "SCRAM-SHA-512",
-      clusterCaSecret: kafka.clusterCaSecretName,
+      tls: { listenerSecret: kafka.listenerSecretName, issuer: tls.issuer.name, betweenBrokers: "Strimzi cluster CA" },
       version: operands.kafka,
       nodePools: kafkaNodePools(ctx.spec.kafka).map((p) => ({ name: p.name, replicas: p.replicas, roles: p.roles })),
       topics: ctx.spec.kafka.topics.map((t) => t.name),

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { IssuedTls } from "../../components/internal-ca";
 import type { PodPeer } from "../../components/mongodb";
 import { RedisCluster, RedisOperator } from "../../components/redis";
 import type { EnvironmentContext } from "../context";
@@ -13,6 +14,8 @@ export interface RedisDeployment {
   port: number;
   /** The cluster password (a Pulumi secret). */
   password: pulumi.Input<string>;
+  /** Name every node's certificate is verified against (nodes are reached by IP after a redirect). */
+  tlsServerName: pulumi.Input<string>;
   outputs: Record<string, unknown>;
 }
 
@@ -31,7 +34,7 @@ function peer(p: PodPeer): k8s.types.input.networking.v1.NetworkPolicyPeer {
  * The redis-operator in the infra namespace, then a Redis Cluster sized by the stack file. CRDs only
  * from the stack that installs the cluster's shared services.
  */
-export function deployRedis(ctx: EnvironmentContext): RedisDeployment {
+export function deployRedis(ctx: EnvironmentContext, tls: IssuedTls): RedisDeployment {
   const opts = { parent: ctx.parent, provider: ctx.providers.kubernetes };
   const namespace = ctx.namespaces.infra.name;
   const spec = ctx.spec.redis;
@@ -63,6 +66,7 @@ export function deployRedis(ctx: EnvironmentContext): RedisDeployment {
       metricsScrapers: [peer(prometheusPods(ctx))],
       protectData: ctx.spec.features.protectStatefulResources,
       operator,
+      tls,
     },
     opts,
   );
@@ -71,12 +75,14 @@ export function deployRedis(ctx: EnvironmentContext): RedisDeployment {
     nodes: redis.nodes,
     port: redis.port,
     password: redis.password,
+    tlsServerName: redis.tlsServerName!,
     outputs: {
       nodes: redis.nodes,
       port: redis.port,
       leaders: spec.leaders,
       followers: spec.leaders * spec.followersPerLeader,
       persistence: "aof everysec",
+      tls: { issuer: tls.issuer.name, serverName: redis.tlsServerName, plainPortClosed: true },
       images: { redis: images.redis, exporter: images.redisExporter, operator: images.redisOperator },
     },
   };

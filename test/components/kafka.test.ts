@@ -9,6 +9,7 @@ import {
   KAFKA_JMX_RULES,
   KafkaCluster,
   kafkaClusterProblems,
+  listenerDnsNames,
   MIN_INSYNC_REPLICAS,
   StrimziOperator,
   strimziOperatorValues,
@@ -227,5 +228,39 @@ describe("KafkaCluster", () => {
     expect(stateful(on)).toHaveLength(3);
     for (const r of stateful(on)) expect([r.protect, r.retainOnDelete], r.urn).toEqual([true, true]);
     for (const r of stateful(off)) expect([r.protect, r.retainOnDelete], r.urn).toEqual([false, false]);
+  });
+
+  it("serves clients a certificate from the caller's issuer for the bootstrap and every broker, once cert-manager wrote it", async () => {
+    const issuer = { name: "env-ca", kind: "ClusterIssuer", group: "cert-manager.io" } as const;
+    const plan = await planProgram("dev", async () => (new KafkaCluster("k", clusterArgs({ listenerTls: { issuer } })), {}));
+    const kafka = k8sObject(plan, "Kafka", "kafka", "data");
+    expect(inputs(kafka).spec.kafka.listeners[0].configuration).toEqual({
+      brokerCertChainAndKey: { secretName: "kafka-listener-tls", certificate: "tls.crt", key: "tls.key" },
+    });
+    const cert = k8sObject(plan, "Certificate", "kafka-listener-tls", "data");
+    expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+    // Strimzi reads the listener key only as unencrypted PKCS #8.
+    expect(inputs(cert).spec).toMatchObject({ secretName: "kafka-listener-tls", issuerRef: issuer, privateKey: { encoding: "PKCS8" }, dnsNames: listenerDnsNames("kafka", "data") });
+    expect(kafka.dependsOn).toContain(cert.urn);
+  });
+
+  it("keeps Strimzi's cluster CA on the listener when no issuer is given", async () => {
+    const plan = await planProgram("dev", async () => (new KafkaCluster("k", clusterArgs()), {}));
+    expect(inputs(k8sObject(plan, "Kafka", "kafka", "data")).spec.kafka.listeners[0].configuration).toBeUndefined();
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:Certificate")).toEqual([]);
+  });
+});
+
+describe("listener certificate names", () => {
+  it("cover the bootstrap Service and, one label deep, the brokers Strimzi advertises", () => {
+    expect(listenerDnsNames("kafka", "data")).toEqual([
+      "kafka-kafka-bootstrap",
+      "kafka-kafka-bootstrap.data",
+      "kafka-kafka-bootstrap.data.svc",
+      "kafka-kafka-bootstrap.data.svc.cluster.local",
+      "*.kafka-kafka-brokers.data.svc",
+      "*.kafka-kafka-brokers.data.svc.cluster.local",
+    ]);
+    expect(listenerDnsNames("events", "ns", "svc.corp.internal")).toContain("*.events-kafka-brokers.ns.svc.corp.internal");
   });
 });

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  memberCertificateDnsNames,
   memberHosts,
   MongoReplicaSet,
   mongodbUri,
@@ -220,5 +221,65 @@ describe("a MongoReplicaSet", () => {
     const plan = await planProgram("dev", async () => (new MongoReplicaSet("m", replicaSetArgs({ stateful: { protect: true, retainOnDelete: true } })), {}));
     const kept = plan.resources.filter((r) => r.protect && r.retainOnDelete).map((r) => r.name).sort();
     expect(kept).toEqual(["m-cluster", "m-encryption-key", "m-encryption-key", "m-users"]);
+  });
+});
+
+describe("a MongoReplicaSet's certificates", () => {
+  const issuer = { name: "env-ca", kind: "ClusterIssuer", group: "cert-manager.io" } as const;
+
+  it("come from the caller's issuer, under the names the operator reads, before the replica set exists", async () => {
+    const plan = await planProgram("dev", async () => (new MongoReplicaSet("m", replicaSetArgs({ tls: { issuer } })), {}));
+    const psmdb = k8sObject(plan, "PerconaServerMongoDB", "m");
+    const { secrets, tls } = inputs(psmdb).spec;
+    expect(secrets).toMatchObject({ ssl: "m-ssl", sslInternal: "m-ssl-internal" });
+    // issuerConf would make operator 1.22 create an Issuer of that name signed by its own CA.
+    expect(tls).toEqual({ mode: "requireTLS", allowInvalidCertificates: false });
+    for (const name of ["m-ssl", "m-ssl-internal"]) {
+      const cert = k8sObject(plan, "Certificate", name, "db");
+      expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+      expect(inputs(cert).spec).toMatchObject({
+        secretName: name,
+        issuerRef: issuer,
+        commonName: "m",
+        subject: { organizations: ["PSMDB"] },
+        usages: ["server auth", "client auth", "digital signature"],
+        privateKey: { encoding: "PKCS8" },
+      });
+      expect(psmdb.dependsOn).toContain(cert.urn);
+    }
+  });
+
+  it("name localhost, the replica set's Service and every member through it", () => {
+    const names = memberCertificateDnsNames("m", "db");
+    expect(names).toEqual([
+      "localhost",
+      "m-rs0",
+      "m-rs0.db",
+      "m-rs0.db.svc",
+      "m-rs0.db.svc.cluster.local",
+      "*.m-rs0",
+      "*.m-rs0.db",
+      "*.m-rs0.db.svc",
+      "*.m-rs0.db.svc.cluster.local",
+    ]);
+    // A wildcard covers one label: each member host of the app's URI is its first label plus a wildcard's domain.
+    for (const host of memberHosts("m", "db", 3).map((h) => h.split(":")[0])) {
+      expect(names).toContain(`*.${host.split(".").slice(1).join(".")}`);
+    }
+  });
+
+  it("are the operator's own when no issuer is given", async () => {
+    const plan = await planProgram("dev", async () => (new MongoReplicaSet("m", replicaSetArgs()), {}));
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:Certificate")).toEqual([]);
+    expect(inputs(k8sObject(plan, "PerconaServerMongoDB", "m")).spec.tls.certValidityDuration).toBe("2160h");
+  });
+
+  it("are verified by the app against the CA file it is given", async () => {
+    const plan = await planProgram("dev", async () => {
+      const rs = new MongoReplicaSet("m", replicaSetArgs({ tls: { issuer }, appCaFile: "/etc/tls/ca.crt" }));
+      return { revealed: pulumi.unsecret(rs.appUri) };
+    });
+    const query = new URLSearchParams((plan.outputs.revealed as string).split("?")[1]);
+    expect(Object.fromEntries(query)).toEqual({ replicaSet: "rs0", authSource: "shop", tls: "true", tlsCAFile: "/etc/tls/ca.crt" });
   });
 });

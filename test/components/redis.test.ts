@@ -7,6 +7,7 @@ import {
   RedisCluster,
   RedisOperator,
   redisAdditionalConfig,
+  redisCertificateDnsNames,
   redisOperatorValues,
   type RedisClusterArgs,
 } from "../../components/redis";
@@ -52,6 +53,11 @@ describe("redis-additional.conf", () => {
   it("writes the AOF every second and evicts only expiring keys", () => {
     const lines = redisAdditionalConfig("512Mi").trim().split("\n");
     expect(lines).toEqual(["appendonly yes", "appendfsync everysec", `maxmemory ${Math.floor(512 * 2 ** 20 * MAXMEMORY_RATIO)}`, "maxmemory-policy volatile-lru"]);
+  });
+
+  it("keeps nodes announcing their IPs under TLS, and says nothing of it without", () => {
+    expect(redisAdditionalConfig("512Mi", { tls: true }).trim().split("\n").at(-1)).toBe("cluster-preferred-endpoint-type ip");
+    expect(redisAdditionalConfig("512Mi")).not.toMatch(/preferred-endpoint/);
   });
 
   it("always leaves headroom under the container limit", () => {
@@ -144,5 +150,45 @@ describe("RedisCluster", () => {
       expect(inputs(cr).spec.storage.keepAfterDelete).toBe(true);
       expect(inputs(cr).spec.kubernetesConfig.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
     }
+  });
+
+  it("turns TLS on with a certificate from the caller's issuer, verified against a name it holds", async () => {
+    const issuer = { name: "env-ca", kind: "ClusterIssuer", group: "cert-manager.io" } as const;
+    let serverName: string | undefined;
+    const plan = await planProgram("dev", async () => {
+      new RedisCluster("r", clusterArgs({ tls: { issuer } })).tlsServerName!.apply((n) => (serverName = n));
+      return {};
+    });
+    const cr = k8sObject(plan, "RedisCluster", "redis", "data");
+    expect(inputs(cr).spec.TLS).toEqual({ ca: "ca.crt", cert: "tls.crt", key: "tls.key", secret: { secretName: "redis-tls" } });
+    const cert = k8sObject(plan, "Certificate", "redis-tls", "data");
+    expect(inputs(cert).spec).toMatchObject({
+      issuerRef: issuer,
+      usages: ["server auth", "client auth", "digital signature"],
+      duration: "8760h",
+      renewBefore: "2160h",
+    });
+    expect(inputs(cert).spec.dnsNames).toContain(serverName);
+    expect(inputs(cert).spec.dnsNames).toContain("*.redis-leader-headless.data.svc");
+    expect(cr.dependsOn).toContain(cert.urn);
+    expect(inputs(k8sObject(plan, "ConfigMap", "redis-config", "data")).data["redis-additional.conf"]).toMatch(/cluster-preferred-endpoint-type ip/);
+  });
+
+  it("leaves TLS off when no issuer is given", async () => {
+    const plan = await planProgram("dev", async () => (new RedisCluster("r", clusterArgs()), {}));
+    expect(inputs(k8sObject(plan, "RedisCluster", "redis", "data")).spec.TLS).toBeUndefined();
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:Certificate")).toEqual([]);
+  });
+});
+
+describe("Redis certificate names", () => {
+  it("cover every pod of both roles through its headless Service, the role Services and localhost", () => {
+    const names = redisCertificateDnsNames("redis", "data");
+    expect(names[0]).toBe("localhost");
+    for (const seed of [0, 1, 2].map((i) => `redis-leader-${i}.redis-leader-headless.data.svc`)) {
+      expect(names).toContain(`*.${seed.split(".").slice(1).join(".")}`);
+    }
+    expect(names).toEqual(expect.arrayContaining(["redis-follower.data.svc", "*.redis-follower-headless.data.svc.cluster.local", "redis-leader-headless.data.svc"]));
+    expect(new Set(names).size).toBe(names.length);
   });
 });

@@ -64,7 +64,16 @@ describe.each(STACKS)("Kafka in %s", (stack) => {
 
   it("listens only on TLS with SCRAM-SHA-512, with simple authorization and no super user", async () => {
     const { spec: s } = await kafkaCr();
-    expect(s.kafka.listeners).toEqual([{ name: "tls", port: 9093, type: "internal", tls: true, authentication: { type: "scram-sha-512" } }]);
+    expect(s.kafka.listeners).toEqual([
+      {
+        name: "tls",
+        port: 9093,
+        type: "internal",
+        tls: true,
+        authentication: { type: "scram-sha-512" },
+        configuration: { brokerCertChainAndKey: { secretName: "kafka-listener-tls", certificate: "tls.crt", key: "tls.key" } },
+      },
+    ]);
     expect(s.kafka.listeners.some((l: { tls: boolean }) => !l.tls)).toBe(false);
     expect(s.kafka.authorization).toEqual({ type: "simple" });
   });

@@ -24,6 +24,12 @@ describe.each(STACKS)("the %s edge routes", (stack) => {
     }
   });
 
+  it("keep the app's metrics off the internet, and only them", async () => {
+    const plan = await cachedPlan(stack);
+    expect(inputs(k8sObject(plan, "IngressRoute", "app", ns)).spec.routes[0].match).toBe(`Host(\`${spec.hosts.app}\`) && !PathPrefix(\`/api/monitoring\`)`);
+    expect(inputs(k8sObject(plan, "IngressRoute", "grafana", ns)).spec.routes[0].match).toBe(`Host(\`${spec.hosts.grafana}\`)`);
+  });
+
   it("meet the edge policy: HTTPS only, TLS from a Secret, Prometheus and Alertmanager authenticated", async () => {
     const plan = await cachedPlan(stack);
     const policy = edgeRoutePolicy(spec.hosts);

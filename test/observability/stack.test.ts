@@ -157,7 +157,7 @@ describe.each(STACKS)("observability of %s", (stack) => {
 
   it("routes the edge's monitoring hosts to the stack's Services", async () => {
     const routes = ofType(await cachedPlan(stack), "kubernetes:traefik.io/v1alpha1:IngressRoute").map((r) => inputs(r).spec.routes[0]);
-    const target = (host: string) => routes.find((r) => r.match === `Host(\`${host}\`)`)?.services[0];
+    const target = (host: string) => routes.find((r) => r.match.startsWith(`Host(\`${host}\`)`))?.services[0];
     expect(target(spec.hosts.grafana)).toMatchObject({ name: `monitoring-${stack}-grafana`, port: 80 });
     expect(target(spec.hosts.prometheus)).toEqual({ name: `monitoring-${stack}-prometheus`, port: 9090 });
     expect(target(spec.hosts.alertmanager)).toEqual({ name: `monitoring-${stack}-alertmanager`, port: 9093 });
