@@ -79,6 +79,11 @@ export interface AppDeploymentArgs {
   port?: number;
   /** Secret (same namespace) whose keys become environment variables: the database connections. */
   connectionSecretName: pulumi.Input<string>;
+  /**
+   * CA certificate the data services' TLS certificates chain to, mounted read-only at `mountPath`
+   * (only the `key` item of the Secret: never a private key). The connection Secret names the file.
+   */
+  trust?: { secretName: pulumi.Input<string>; key: string; mountPath: string };
   /** Secret (same namespace) holding the Sentry DSN; optional in the pod, so Sentry never blocks a start. */
   sentry?: { secretName: pulumi.Input<string>; key?: string };
   /** Plain, non-secret environment variables (for example APP_ENVIRONMENT). */
@@ -243,12 +248,16 @@ export class AppDeployment extends pulumi.ComponentResource {
                     volumeMounts: [
                       { name: "tmp", mountPath: "/tmp" },
                       { name: "next-cache", mountPath: "/app/.next/cache" },
+                      ...(args.trust ? [{ name: "data-tls", mountPath: args.trust.mountPath, readOnly: true }] : []),
                     ],
                   },
                 ],
                 volumes: [
                   { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
                   { name: "next-cache", emptyDir: { sizeLimit: "256Mi" } },
+                  ...(args.trust
+                    ? [{ name: "data-tls", secret: { secretName: args.trust.secretName, items: [{ key: args.trust.key, path: args.trust.key }], defaultMode: 0o444 } }]
+                    : []),
                 ],
               },
             },

@@ -36,6 +36,7 @@ export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLaye
       maxReplicas: spec.app.maxReplicas,
       resources: spec.app.resources,
       connectionSecretName: deps.data.connectionSecretName,
+      trust: { secretName: deps.data.trust.secretName, key: deps.data.trust.caKey, mountPath: deps.data.trust.mountPath },
       sentry: { secretName: deps.observability.sentrySecretName, key: "SENTRY_DSN" },
       env: { APP_ENVIRONMENT: spec.name, LOG_LEVEL: "info" },
       // Losing a key loses every value encrypted with it: protected like the databases.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { DependencyError, NotConfiguredError, dependencies, parseHostList } from "../src/lib/dependencies";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DependencyError, NotConfiguredError, dependencies, kafkaTls, parseHostList, redisTls } from "../src/lib/dependencies";
 import { createLogger } from "../src/lib/log";
 import { createReadiness, failureReason } from "../src/lib/readiness";
 
@@ -101,5 +104,29 @@ describe("dependency clients", () => {
     );
     await expect(deps.checks.kafka()).rejects.toThrow(/unsupported KAFKA_SASL_MECHANISM "GSSAPI"/);
     await deps.close();
+  });
+});
+
+describe("TLS to the data services", () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const file = join(mkdtempSync(join(tmpdir(), "ca-")), "ca.crt");
+  writeFileSync(file, pem);
+
+  it("verifies Kafka against the mounted CA file, or the system roots without one", () => {
+    expect(kafkaTls({ KAFKA_CA_FILE: file })).toEqual({ ca: [pem] });
+    expect(kafkaTls({})).toBe(true);
+    expect(kafkaTls({ KAFKA_TLS: "false", KAFKA_CA_FILE: file })).toBe(false);
+  });
+
+  it("verifies every Redis node against the CA under the one certificate name", () => {
+    expect(redisTls({ REDIS_TLS: "true", REDIS_CA_FILE: file, REDIS_TLS_SERVERNAME: "redis-leader-headless.ns.svc" })).toEqual({
+      ca: pem,
+      servername: "redis-leader-headless.ns.svc",
+    });
+    expect(redisTls({ REDIS_CA_FILE: file })).toBeUndefined();
+  });
+
+  it("fails loudly when the CA file is missing", () => {
+    expect(() => kafkaTls({ KAFKA_CA_FILE: join(tmpdir(), "no-such-ca.crt") })).toThrow(/ENOENT/);
   });
 });

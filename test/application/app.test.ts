@@ -66,14 +66,16 @@ describe.each(STACKS)("the app in %s", (stack) => {
       seccompProfile: { type: "RuntimeDefault" },
     });
     expect(c.securityContext.capabilities.add).toBeUndefined();
-    // What Next.js writes at run time goes to memory-backed scratch space, nowhere else.
+    // What Next.js writes at run time goes to scratch space, nowhere else; the CA is read-only.
     expect(c.volumeMounts).toEqual([
       { name: "tmp", mountPath: "/tmp" },
       { name: "next-cache", mountPath: "/app/.next/cache" },
+      { name: "data-tls", mountPath: "/etc/diaspomoney/data-tls", readOnly: true },
     ]);
     expect(pod.volumes.map((v: any) => [v.name, Object.keys(v).filter((k) => k !== "name")])).toEqual([
       ["tmp", ["emptyDir"]],
       ["next-cache", ["emptyDir"]],
+      ["data-tls", ["secret"]],
     ]);
     expect(c.resources).toEqual(spec.resources);
   });
@@ -106,6 +108,16 @@ describe.each(STACKS)("the app in %s", (stack) => {
     }
     expect(c.env.find((e: any) => e.name === "APP_ENVIRONMENT").value).toBe(stack);
     expect(JSON.stringify(appObjects(plan))).not.toMatch(/offline-placeholder|mongodb:\/\/|password/i);
+  });
+
+  it("mounts only the internal CA certificate, read-only, where the connection Secret's file settings point", async () => {
+    const plan = await cachedPlan(stack);
+    const pod = podSpec(plan, stack);
+    const volume = pod.volumes.find((v: any) => v.name === "data-tls");
+    expect(volume.secret).toEqual({ secretName: "data-client-tls", items: [{ key: "ca.crt", path: "ca.crt" }], defaultMode: 0o444 });
+    expect(container(plan, stack).volumeMounts).toContainEqual({ name: "data-tls", mountPath: "/etc/diaspomoney/data-tls", readOnly: true });
+    const secret = inputs(k8sObject(plan, "Secret", "data-connections", ns(stack)));
+    expect(Object.keys(secret.stringData)).toEqual(expect.arrayContaining(["KAFKA_CA_FILE", "REDIS_CA_FILE", "MONGODB_URI"]));
   });
 
   it("generates the field-encryption key with @pulumi/random, protected where state is", async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Cluster } from "ioredis";
 import { Kafka, logLevel as kafkaLogLevel, type Admin, type SASLOptions } from "kafkajs";
 import { MongoClient } from "mongodb";
@@ -7,8 +8,9 @@ import type { Check } from "./readiness";
 /**
  * The app's connections to MongoDB, Redis and Kafka, built from the environment the data layer's
  * Secret provides (MONGODB_URI, REDIS_NODES, REDIS_PASSWORD, KAFKA_BROKERS, KAFKA_USERNAME,
- * KAFKA_PASSWORD, KAFKA_SASL_MECHANISM, KAFKA_CA_CERT, and MONGODB_CA_CERT when the replica set's
- * TLS certificates chain to a private CA).
+ * KAFKA_PASSWORD, KAFKA_SASL_MECHANISM, and the TLS settings: MONGODB_URI's own `tlsCAFile`,
+ * KAFKA_CA_FILE, REDIS_TLS, REDIS_CA_FILE and REDIS_TLS_SERVERNAME). The CA files are the platform's
+ * internal CA, mounted from a Secret: every data connection is verified against it.
  *
  * Each client is created on first use and kept, as the business code would keep it; a client whose
  * check failed is closed and rebuilt on the next check, so a dead connection never lingers and the
@@ -97,8 +99,6 @@ export function mongodb(env: Env, { timeoutMs }: Options): Dependency {
         serverSelectionTimeoutMS: Math.max(100, timeoutMs - 250),
         connectTimeoutMS: Math.max(100, timeoutMs - 250),
         maxPoolSize: 20,
-        // The replica set's certificates come from the data layer's own CA, not a public one.
-        ...(env.MONGODB_CA_CERT ? { ca: env.MONGODB_CA_CERT } : {}),
       }),
     async (c) => {
       await c.db("admin").command({ ping: 1 });
@@ -117,7 +117,7 @@ export function redis(env: Env, { timeoutMs, log }: Options): Dependency {
         enableOfflineQueue: false,
         clusterRetryStrategy: () => null,
         slotsRefreshTimeout: timeoutMs,
-        redisOptions: { password: env.REDIS_PASSWORD || undefined, connectTimeout: timeoutMs, maxRetriesPerRequest: 0 },
+        redisOptions: { password: env.REDIS_PASSWORD || undefined, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, tls: redisTls(env) },
       });
       // Without a listener, an 'error' event would crash the process.
       cluster.on("error", (err) => log.debug("redis client error", { err }));
@@ -152,13 +152,31 @@ function kafkaSasl(env: Env): SASLOptions | undefined {
   return { mechanism, username, password: required(env, "KAFKA_PASSWORD") };
 }
 
+/** A PEM file named by `variable`, if set. */
+function caFile(env: Env, variable: string): string | undefined {
+  const file = env[variable]?.trim();
+  return file ? readFileSync(file, "utf8") : undefined;
+}
+
 /**
- * TLS is on unless KAFKA_TLS=false: with KAFKA_CA_CERT (the Strimzi cluster CA, PEM) the broker
+ * TLS is on unless KAFKA_TLS=false: with KAFKA_CA_FILE (the internal CA, PEM) the broker
  * certificate is verified against it, otherwise against the system roots.
  */
-function kafkaTls(env: Env): { ca: string[] } | boolean {
+export function kafkaTls(env: Env): { ca: string[] } | boolean {
   if (env.KAFKA_TLS === "false") return false;
-  return env.KAFKA_CA_CERT ? { ca: [env.KAFKA_CA_CERT] } : true;
+  const ca = caFile(env, "KAFKA_CA_FILE");
+  return ca ? { ca: [ca] } : true;
+}
+
+/**
+ * With REDIS_TLS=true, every node's certificate is verified against REDIS_CA_FILE under one name,
+ * REDIS_TLS_SERVERNAME: cluster nodes announce IP addresses, which no certificate names.
+ */
+export function redisTls(env: Env): { ca?: string; servername?: string } | undefined {
+  if (env.REDIS_TLS !== "true") return undefined;
+  const ca = caFile(env, "REDIS_CA_FILE");
+  const servername = env.REDIS_TLS_SERVERNAME?.trim();
+  return { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) };
 }
 
 export function kafka(env: Env, { timeoutMs }: Options): Dependency {
