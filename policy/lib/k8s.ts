@@ -129,22 +129,27 @@ export interface PodView {
   inheritsFrom?: string;
 }
 
+/** What the controls read of a container spec found at `where`. */
+function containerView(c: any, where: string, fallbackName: string, role: ContainerView["role"]): ContainerView {
+  return {
+    where,
+    name: String(c?.name ?? fallbackName),
+    role,
+    image: c?.image,
+    securityContext: c?.securityContext,
+    resources: c?.resources,
+    ports: asArray(c?.ports),
+    env: asArray(c?.env),
+    readinessProbe: c?.readinessProbe,
+    livenessProbe: c?.livenessProbe,
+  };
+}
+
 function podSpecView(where: string, spec: any, labels: Record<string, string>, extra: Partial<PodView>): PodView {
   const containers: ContainerView[] = [];
   const add = (list: unknown, key: string, role: ContainerView["role"]) =>
     asArray(list).forEach((c: any, i: number) =>
-      containers.push({
-        where: `${where}.${key}[${i}]`,
-        name: String(c?.name ?? `${key}[${i}]`),
-        role: role === "init" && c?.restartPolicy === "Always" ? "sidecar" : role,
-        image: c?.image,
-        securityContext: c?.securityContext,
-        resources: c?.resources,
-        ports: asArray(c?.ports),
-        env: asArray(c?.env),
-        readinessProbe: c?.readinessProbe,
-        livenessProbe: c?.livenessProbe,
-      }),
+      containers.push(containerView(c, `${where}.${key}[${i}]`, `${key}[${i}]`, role === "init" && c?.restartPolicy === "Always" ? "sidecar" : role)),
     );
   add(spec?.initContainers, "initContainers", "init");
   add(spec?.containers, "containers", "container");
@@ -215,18 +220,7 @@ function operatorContainer(where: string, name: string, fields: { securityContex
 }
 
 function sidecars(where: string, list: unknown): ContainerView[] {
-  return asArray(list).map((c: any, i: number) => ({
-    where: `${where}[${i}]`,
-    name: String(c?.name ?? `sidecar-${i}`),
-    role: "sidecar",
-    image: c?.image,
-    securityContext: c?.securityContext,
-    resources: c?.resources,
-    ports: asArray(c?.ports),
-    env: asArray(c?.env),
-    readinessProbe: c?.readinessProbe,
-    livenessProbe: c?.livenessProbe,
-  }));
+  return asArray(list).map((c: any, i: number) => containerView(c, `${where}[${i}]`, `sidecar-${i}`, "sidecar"));
 }
 
 function operatorPod(where: string, fields: Partial<PodView> & { containers: ContainerView[]; securityContextPath: string }): PodView {
