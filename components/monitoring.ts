@@ -60,6 +60,8 @@ export interface MonitoringStackArgs {
   /** Labels Prometheus adds to every series and alert it sends out. */
   externalLabels?: Record<string, string>;
   prometheus: {
+    /** Prometheus servers, each scraping everything (Alertmanager deduplicates their alerts). Default 1. */
+    replicas?: number;
     retention: string;
     /** Size of the persistent volume holding the TSDB. */
     storage: string;
@@ -188,6 +190,7 @@ export const KUBE_STATE_METRICS_COLLECTORS = [
  */
 export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<string, unknown> {
   const release = args.releaseName;
+  const prometheusReplicas = args.prometheus.replicas ?? 1;
   const ep = stackEndpoints(release);
   const namespaces = [args.namespace, ...args.watchedNamespaces];
   const inOurNamespaces = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }] };
@@ -279,8 +282,11 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
     prometheus: {
       enabled: true,
       networkPolicy: { enabled: false },
+      podDisruptionBudget: { enabled: prometheusReplicas > 1, minAvailable: 1 },
       prometheusSpec: {
-        replicas: 1,
+        replicas: prometheusReplicas,
+        // Replicas on different nodes (the chart's preset), so one node loss leaves alerting running.
+        ...(prometheusReplicas > 1 ? { podAntiAffinity: "soft", podAntiAffinityTopologyKey: "kubernetes.io/hostname" } : {}),
         retention: args.prometheus.retention,
         storageSpec: volume(args.prometheus.storage),
         persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },

@@ -112,6 +112,7 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
       chartLabels: { [ENVIRONMENT_LABEL]: spec.name },
       externalLabels: { environment: spec.name },
       prometheus: {
+        replicas: spec.monitoring.prometheusReplicas,
         retention: spec.monitoring.prometheusRetention,
         storage: spec.monitoring.prometheusStorage,
         externalUrl: `https://${spec.hosts.prometheus}`,

@@ -58,7 +58,7 @@ export const dev = {
     storage: "5Gi",
     resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
   },
-  monitoring: { prometheusRetention: "7d", prometheusStorage: "20Gi", alertmanagerReplicas: 1, grafanaReplicas: 1 },
+  monitoring: { prometheusRetention: "7d", prometheusReplicas: 1, prometheusStorage: "20Gi", alertmanagerReplicas: 1, grafanaReplicas: 1 },
   edge: { traefikReplicas: 2, acmeEnvironment: "production", rateLimit: { average: 100, burst: 200 } },
   atlas: { region: "EU_WEST_1", instanceSize: "M10", searchIndexes: [] },
   features: { atlas: false, waf: false, manageZone: false, protectStatefulResources: false },

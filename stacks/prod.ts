@@ -59,7 +59,7 @@ export const prod = {
     storage: "20Gi",
     resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
   },
-  monitoring: { prometheusRetention: "30d", prometheusStorage: "200Gi", alertmanagerReplicas: 3, grafanaReplicas: 2 },
+  monitoring: { prometheusRetention: "30d", prometheusReplicas: 2, prometheusStorage: "200Gi", alertmanagerReplicas: 3, grafanaReplicas: 2 },
   edge: { traefikReplicas: 3, acmeEnvironment: "production", rateLimit: { average: 200, burst: 400 } },
   atlas: {
     region: "EU_WEST_1",

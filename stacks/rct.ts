@@ -58,7 +58,7 @@ export const rct = {
     storage: "10Gi",
     resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
   },
-  monitoring: { prometheusRetention: "15d", prometheusStorage: "50Gi", alertmanagerReplicas: 2, grafanaReplicas: 1 },
+  monitoring: { prometheusRetention: "15d", prometheusReplicas: 1, prometheusStorage: "50Gi", alertmanagerReplicas: 2, grafanaReplicas: 1 },
   edge: { traefikReplicas: 2, acmeEnvironment: "production", rateLimit: { average: 100, burst: 200 } },
   atlas: { region: "EU_WEST_1", instanceSize: "M10", searchIndexes: [] },
   features: { atlas: false, waf: false, manageZone: false, protectStatefulResources: false },

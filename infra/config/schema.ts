@@ -112,6 +112,8 @@ export const environmentSpecSchema = z.strictObject({
   }),
   monitoring: z.strictObject({
     prometheusRetention: duration,
+    /** Prometheus servers scraping the same targets: 2 keeps alerting up through a node loss. */
+    prometheusReplicas: positiveInt,
     prometheusStorage: quantityMem,
     alertmanagerReplicas: positiveInt,
     grafanaReplicas: positiveInt,

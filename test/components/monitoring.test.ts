@@ -130,6 +130,17 @@ describe("kube-prometheus-stack values: what is watched", () => {
     expect(values.alertmanager.alertmanagerSpec.replicas).toBe(2);
     expect(values.alertmanager.podDisruptionBudget.enabled).toBe(true);
   });
+
+  it("runs one Prometheus by default, and spreads and budgets several", () => {
+    expect(values.prometheus.prometheusSpec.replicas).toBe(1);
+    expect(values.prometheus.podDisruptionBudget.enabled).toBe(false);
+    expect(values.prometheus.prometheusSpec.podAntiAffinity).toBeUndefined();
+    const ha = kubePrometheusStackValues(stackArgs({ prometheus: { replicas: 2, retention: "30d", storage: "200Gi" } })) as any;
+    expect(ha.prometheus.prometheusSpec.replicas).toBe(2);
+    expect(ha.prometheus.podDisruptionBudget).toEqual({ enabled: true, minAvailable: 1 });
+    expect(ha.prometheus.prometheusSpec.podAntiAffinity).toBe("soft");
+    expect(ha.prometheus.prometheusSpec.podAntiAffinityTopologyKey).toBe("kubernetes.io/hostname");
+  });
 });
 
 describe("kube-prometheus-stack values: Alertmanager and Grafana", () => {

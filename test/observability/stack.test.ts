@@ -38,6 +38,8 @@ describe.each(STACKS)("observability of %s", (stack) => {
     const v = inputs(monitoringChart(await cachedPlan(stack))).values;
     expect(v.prometheus.prometheusSpec.retention).toBe(spec.monitoring.prometheusRetention);
     expect(v.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe(spec.monitoring.prometheusStorage);
+    expect(v.prometheus.prometheusSpec.replicas).toBe(spec.monitoring.prometheusReplicas);
+    expect(v.prometheus.prometheusSpec.replicas).toBe({ dev: 1, rct: 1, prod: 2 }[stack]);
     expect(v.alertmanager.alertmanagerSpec.replicas).toBe(spec.monitoring.alertmanagerReplicas);
     expect(v.grafana.replicas).toBe(spec.monitoring.grafanaReplicas);
     expect(v.prometheus.prometheusSpec.externalUrl).toBe(`https://${spec.hosts.prometheus}`);
