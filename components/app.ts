@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ContainerResources } from "./namespaces";
+import { PUBLIC_INTERNET } from "./network";
 
 /** How a new version reaches users. */
 export type ReleaseStrategy =
@@ -113,7 +114,6 @@ export interface AppDeploymentArgs {
 
 const UID = 10001;
 const INSTANCE = "app.kubernetes.io/instance";
-const PRIVATE_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"];
 
 /**
  * The DiaspoMoney web workload: its Deployment(s) and Services per release strategy, autoscaling
@@ -354,7 +354,7 @@ export class AppDeployment extends pulumi.ComponentResource {
                   {
                     // Public addresses only: HTTPS to the cluster's own services (the API server
                     // included) stays closed.
-                    to: [{ ipBlock: { cidr: "0.0.0.0/0", except: PRIVATE_V4 } }, { ipBlock: { cidr: "::/0", except: ["fc00::/7", "fe80::/10"] } }],
+                    to: PUBLIC_INTERNET,
                     ports: [{ protocol: "TCP", port: 443 }],
                   },
                 ]

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { SecureNamespace, type ContainerResources, type NamespaceBudget } from "./namespaces";
+import { apiServerEgress, PUBLIC_INTERNET } from "./network";
 import type { Labeller, PinnedChart } from "./traefik";
 
 /** Labels the chart puts on all cert-manager pods (release `cert-manager`), and per component. */
@@ -15,8 +16,6 @@ export const CERT_MANAGER_PORTS = { webhook: 10250, metrics: 9402 } as const;
 
 /** Networks a cluster's control plane reaches webhooks from, when its addresses are not configured. */
 const PRIVATE_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"];
-const PUBLIC_IPV4 = { cidr: "0.0.0.0/0", except: [...PRIVATE_NETWORKS, "169.254.0.0/16", "127.0.0.0/8"] };
-const PUBLIC_IPV6 = { cidr: "::/0", except: ["fc00::/7", "fe80::/10", "::1/128"] };
 
 export interface CertManagerArgs {
   /** Namespace created for cert-manager (cluster-wide: one installation per cluster). */
@@ -113,7 +112,6 @@ export class CertManager extends pulumi.ComponentResource {
     );
     const ns = this.namespace.name;
     const api = args.apiServer ?? {};
-    const apiPorts = (api.ports ?? [443, 6443]).map((port) => ({ protocol: "TCP", port }));
     const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
       new k8s.networking.v1.NetworkPolicy(
         `${name}-${policyName}`,
@@ -124,7 +122,7 @@ export class CertManager extends pulumi.ComponentResource {
     policy("cert-manager-api-server", {
       podSelector: { matchLabels: { ...CERT_MANAGER_POD_LABELS.all } },
       policyTypes: ["Egress"],
-      egress: [{ ...(api.cidrs ? { to: api.cidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}), ports: apiPorts }],
+      egress: [apiServerEgress(api)],
     });
     policy("cert-manager-controller", {
       podSelector: { matchLabels: { ...CERT_MANAGER_POD_LABELS.controller } },
@@ -137,7 +135,7 @@ export class CertManager extends pulumi.ComponentResource {
       ],
       egress: [
         // ACME directories and Cloudflare's API: public addresses only, HTTPS only.
-        { to: [{ ipBlock: PUBLIC_IPV4 }, { ipBlock: PUBLIC_IPV6 }], ports: [{ protocol: "TCP", port: 443 }] },
+        { to: PUBLIC_INTERNET, ports: [{ protocol: "TCP", port: 443 }] },
         {
           to: dnsResolvers(args).map((ip) => ({ ipBlock: { cidr: ip.includes(":") ? `${ip}/128` : `${ip}/32` } })),
           ports: [

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
 import type { ContainerResources } from "./namespaces";
+import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Labels = (name: string, component?: string) => Record<string, string>;
@@ -14,24 +15,6 @@ export interface PinnedChart {
   repo?: string;
 }
 
-/**
- * Where the Kubernetes API server listens, for operators' egress. Defaults to any address (IPv4 and IPv6) on 443 and
- * 6443: NetworkPolicies see the endpoints behind the `kubernetes` Service, whose addresses differ per
- * cluster, so the caller narrows `cidrs` when it knows them.
- */
-export interface ApiServerAccess {
-  cidrs?: string[];
-  ports?: number[];
-}
-
-function apiServerEgress(api: ApiServerAccess | undefined): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
-  return {
-    to: (api?.cidrs ?? ["0.0.0.0/0", "::/0"]).map((cidr) => ({ ipBlock: { cidr } })),
-    ports: (api?.ports ?? [443, 6443]).map((port) => ({ protocol: "TCP", port })),
-  };
-}
-
-const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
 
 /** Label keys charts set on their own pod templates: passing them again would duplicate YAML keys. */
 const CHART_OWNED_LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"];

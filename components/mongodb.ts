@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
+import { apiServerEgress, PUBLIC_IP_BLOCKS, type ApiServerAccess } from "./network";
 
 /**
  * MongoDB through the Percona Operator for MongoDB: the operator (a Helm release watching only its
@@ -21,13 +22,6 @@ export interface PodPeer {
   podLabels: Record<string, string>;
 }
 
-/** Addresses and ports the operator reaches the Kubernetes API server on. */
-export interface ApiServerEndpoint {
-  /** CIDRs of the API server endpoints. Default: any address (`0.0.0.0/0`, `::/0`). */
-  cidrs?: string[];
-  /** Default: 443 and 6443 (service port and the usual endpoint port). */
-  ports?: number[];
-}
 
 export const MONGODB_PORT = 27017;
 export const MONGODB_EXPORTER_PORT = 9216;
@@ -59,11 +53,6 @@ const restrictedContainer = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
-function apiServerEgress(api: ApiServerEndpoint | undefined): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
-  const cidrs = api?.cidrs ?? ["0.0.0.0/0", "::/0"];
-  const ports = api?.ports ?? [443, 6443];
-  return { to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: ports.map((port) => ({ protocol: "TCP", port })) };
-}
 
 function peerSelector(peer: PodPeer): k8s.types.input.networking.v1.NetworkPolicyPeer {
   return {
@@ -98,7 +87,7 @@ export interface PerconaMongoOperatorArgs {
   /** Default: requests 100m / 128Mi, limits 500m / 256Mi. */
   resources?: ContainerResources;
   /** Where the API server is, for the operator's egress policy. */
-  apiServer?: ApiServerEndpoint;
+  apiServer?: ApiServerAccess;
 }
 
 const chartOwnedLabels = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"];
@@ -605,9 +594,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       },
     );
 
-    const backupEgress = args.backup.egress ?? [
-      { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"] },
-    ];
+    const backupEgress = args.backup.egress ?? PUBLIC_IP_BLOCKS;
     const members = { podSelector: { matchLabels: this.podLabels } };
     this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
       `${name}-network`,

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ContainerResources } from "./namespaces";
+import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
 
 /**
  * kube-prometheus-stack in a namespace that enforces Pod Security `restricted`: Prometheus,
@@ -91,7 +92,7 @@ export interface MonitoringStackArgs {
     /** What Prometheus scrapes besides the stack itself and the kubelets. */
     scrapeTargets: ScrapePeer[];
     /** The Kubernetes API: addresses when known, ports (default 443 and 6443). */
-    apiServer: { cidrs?: string[]; ports?: number[] };
+    apiServer: ApiServerAccess;
     /** Ports Alertmanager sends notifications to (HTTPS for Slack and PagerDuty, SMTP). */
     notificationPorts: number[];
   };
@@ -386,15 +387,6 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
   };
 }
 
-/** Egress rule to the Kubernetes API. */
-function apiServerEgress(api: MonitoringStackArgs["network"]["apiServer"]): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
-  return {
-    ...(api.cidrs ? { to: api.cidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
-    ports: (api.ports ?? [443, 6443]).map((port) => ({ protocol: "TCP", port })),
-  };
-}
-
-const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
 
 function peerOf(p: { namespace?: string; podLabels: Record<string, string> }): k8s.types.input.networking.v1.NetworkPolicyPeer {
   return {

@@ -2,13 +2,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
-import { chartPodLabels, type ApiServerAccess, type PinnedChart } from "./kafka";
+import { chartPodLabels, type PinnedChart } from "./kafka";
+import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
 import type { ContainerResources } from "./namespaces";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Labels = (name: string, component?: string) => Record<string, string>;
 
-const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
 
 /** The label the chart's Deployment selects the operator pod by (`redisOperator.name`). */
 export const REDIS_OPERATOR_POD_LABELS = { name: "redis-operator" } as const;
@@ -81,10 +81,7 @@ export class RedisOperator extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           ingress: [],
           egress: [
-            {
-              to: (args.apiServer?.cidrs ?? ["0.0.0.0/0", "::/0"]).map((cidr) => ({ ipBlock: { cidr } })),
-              ports: tcp(...(args.apiServer?.ports ?? [443, 6443])),
-            },
+            apiServerEgress(args.apiServer),
             // The operator forms and heals the cluster with redis commands sent to each pod.
             {
               to: [{ podSelector: { matchExpressions: [{ key: "redis_setup_type", operator: "Exists" }] } }],

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ContainerResources } from "./namespaces";
+import { apiServerEgress, type ApiServerAccess } from "./network";
 
 /** Labels of an object named `name`, by the caller's conventions. */
 export type Labeller = (name: string) => Record<string, string>;
@@ -57,7 +58,7 @@ export interface TraefikArgs {
   /** Everything the proxy forwards to. */
   backends: TraefikBackend[];
   /** API server endpoints (the proxy watches its custom resources). Default: any address on 443 and 6443. */
-  apiServer?: { cidrs?: string[]; ports?: number[] };
+  apiServer?: ApiServerAccess;
   /** Default: 100m / 128Mi requested, 1 CPU / 512Mi limit. */
   resources?: ContainerResources;
   /** Extra labels on every object and pod the chart renders (never `app.kubernetes.io/name`, which the chart owns). */
@@ -193,15 +194,11 @@ export class Traefik extends pulumi.ComponentResource {
       return { ip: ingress?.ip || undefined, hostname: ingress?.hostname || undefined };
     });
 
-    const api = args.apiServer ?? {};
     const egress: k8s.types.input.networking.v1.NetworkPolicyEgressRule[] = dedupeBackends(args.backends).map((b) => ({
       to: [{ podSelector: { matchLabels: b.podLabels } }],
       ports: [{ protocol: "TCP", port: b.port }],
     }));
-    egress.push({
-      ...(api.cidrs ? { to: api.cidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
-      ports: (api.ports ?? [443, 6443]).map((port) => ({ protocol: "TCP", port })),
-    });
+    egress.push(apiServerEgress(args.apiServer));
     new k8s.networking.v1.NetworkPolicy(
       `${name}-netpol`,
       {

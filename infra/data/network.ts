@@ -1,4 +1,5 @@
-import type { ApiServerEndpoint, PodPeer } from "../../components/mongodb";
+import type { PodPeer } from "../../components/mongodb";
+import type { ApiServerAccess } from "../../components/network";
 import type { EnvironmentContext } from "../context";
 
 /**
@@ -15,7 +16,7 @@ export function prometheusPods(ctx: EnvironmentContext): PodPeer {
 }
 
 /** `kubernetes.apiServerCidrs` when set; otherwise any address on the API ports. */
-export function apiServer(ctx: EnvironmentContext): ApiServerEndpoint {
+export function apiServer(ctx: EnvironmentContext): ApiServerAccess {
   const cidrs = ctx.config.kubernetes.apiServerCidrs;
   return cidrs ? { cidrs } : {};
 }

@@ -223,7 +223,9 @@ describe("NetworkPolicies of the stack", () => {
 
   it("open the API ports to any address when the API server's addresses are unknown", () => {
     const open = monitoringNetworkPolicies(stackArgs({ network: { ...stackArgs().network, apiServer: {} } })) as Record<string, any>;
-    expect(open.operator.egress).toEqual([{ ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }]);
+    expect(open.operator.egress).toEqual([
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] },
+    ]);
   });
 });
 

@@ -79,7 +79,10 @@ describe.each(STACKS)("network policies of the %s data layer", (stack) => {
     const [members, s3] = inputs(k8sObject(plan, "NetworkPolicy", "mongodb", infra)).spec.egress;
     expect(members).toEqual({ to: [{ podSelector: { matchLabels: mongodPodLabels("mongodb") } }], ports: [{ protocol: "TCP", port: 27017 }] });
     expect(ports(s3)).toEqual([443]);
-    expect(s3.to).toEqual([{ ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]) } }]);
+    expect(s3.to).toEqual([
+      { ipBlock: { cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]) } },
+      { ipBlock: { cidr: "::/0", except: expect.arrayContaining(["fc00::/7", "fe80::/10"]) } },
+    ]);
   });
 
   it("let the operator reach the API server and the database pods, and nothing reach it", async () => {
