@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderGraph } from "./graph";
 import { renderManifests } from "./manifests";
-import { PLACEHOLDER_PREFIX, type Plan } from "./run";
+import { leakedPlaceholders, PLACEHOLDER_PREFIX, type Plan } from "./run";
 
 /** A file to write, relative to the output folder. */
 export interface Artefact {
@@ -59,8 +59,7 @@ export class SecretLeakError extends Error {
 export function findSecretLeaks(artefacts: Artefact[], generated: string[]): { path: string; what: string }[] {
   const leaks: { path: string; what: string }[] = [];
   for (const a of artefacts) {
-    const at = a.content.indexOf(PLACEHOLDER_PREFIX);
-    if (at >= 0) leaks.push({ path: a.path, what: `the placeholder of secret config ${a.content.slice(at, at + 80).match(/^[A-Za-z0-9-]+/)![0]}` });
+    for (const p of leakedPlaceholders(a.content)) leaks.push({ path: a.path, what: `the placeholder of secret config ${p}` });
     generated.forEach((g, i) => {
       if (a.content.includes(g)) leaks.push({ path: a.path, what: `generated secret #${i + 1} (a RandomPassword result or similar)` });
     });

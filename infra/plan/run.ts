@@ -133,5 +133,3 @@ export function leakedPlaceholders(value: unknown): string[] {
   const text = JSON.stringify(value);
   return [...new Set(text.match(new RegExp(`${PLACEHOLDER_PREFIX}[A-Za-z0-9-]+`, "g")) ?? [])];
 }
-
-export { SECRET };
