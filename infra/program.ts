@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { environmentFor } from "../stacks";
 import { loadEnvironment, PROJECT, type RawStackConfig } from "./config/load";
-import { secretKeys, type SecretKey } from "./config/schema";
+import type { SecretKey } from "./config/schema";
 import { DiaspomoneyEnvironment } from "./environment";
 
 // The public API cannot tell whether a key is stored encrypted, and a plain-text secret in
@@ -35,7 +35,7 @@ export function prepare(): StackProgram {
     const config = new pulumi.Config(PROJECT);
     const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
     for (const key of loaded.secretKeysPresent) {
-      if (key in secretKeys) secrets[key] = config.requireSecret(key);
+      secrets[key] = config.requireSecret(key);
     }
     return new DiaspomoneyEnvironment(loaded, secrets).outputs;
   };
