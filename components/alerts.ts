@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { familyPathPattern } from "./api-families";
 
 /**
  * Alerting as code: Prometheus rules generated from a thresholds table, and the Alertmanager
@@ -47,6 +48,16 @@ export const metricCatalog: Readonly<Record<string, { exposedBy: string; referen
       ["http_request_duration_seconds_bucket", "http_request_duration_seconds_count", "http_request_duration_seconds_sum"],
       "the app (prom-client Histogram `http_request_duration_seconds`, labels route, method, status)",
       "https://github.com/siimon/prom-client#histogram",
+    ],
+    [
+      ["app_payment_attempts_total", "app_login_attempts_total"],
+      "the app (prom-client Counters, label outcome from a closed set: app/src/lib/metrics.ts)",
+      "https://prometheus.io/docs/practices/instrumentation/#counter-vs-gauge-summary-vs-histogram",
+    ],
+    [
+      ["traefik_router_requests_total"],
+      "Traefik v3 with metrics.prometheus.addRoutersLabels (labels router, code, method)",
+      "https://doc.traefik.io/traefik/observability/metrics/overview/",
     ],
     [
       ["traefik_service_requests_total", "traefik_service_request_duration_seconds_bucket", "traefik_entrypoint_requests_total"],
@@ -168,6 +179,8 @@ export function alertRuleGroups(opts: RuleOptions): RuleGroup[] {
   const data = opts.dataNamespace;
   const ours = `namespace=~"${app}|${data}"`;
   const budget = `(1 - ${num(t.availability.value)})`;
+  // The payments API family, as the edge and the anomaly rules define it (components/api-families.ts).
+  const payments = familyPathPattern([{ name: "payments" }]);
   const alert = (
     name: string,
     severity: Severity,
@@ -261,8 +274,8 @@ export function alertRuleGroups(opts: RuleOptions): RuleGroup[] {
         "PaymentErrorRateHigh",
         "critical",
         "payments",
-        `sum by (namespace) (rate(${appRequests(app, ',route=~"/api/payments.*",status=~"5.."')}[5m]))\n/\n` +
-          `sum by (namespace) (rate(${appRequests(app, ',route=~"/api/payments.*"')}[5m]))\n> ${num(t.paymentErrorRate.value)}`,
+        `sum by (namespace) (rate(${appRequests(app, `,route=~"${payments}",status=~"5.."`)}[5m]))\n/\n` +
+          `sum by (namespace) (rate(${appRequests(app, `,route=~"${payments}"`)}[5m]))\n> ${num(t.paymentErrorRate.value)}`,
         "5m",
         `More than ${num(t.paymentErrorRate.value * 100)} % of payment requests fail`,
         "{{ $value | humanizePercentage }} of /api/payments requests in {{ $labels.namespace }} returned 5xx over the last 5 minutes.",
@@ -464,13 +477,20 @@ export const receivers = {
   warning: "warning",
   security: "security-team",
   payments: "payments-team",
+  /** The dead man's switch: Watchdog's steady signal, whose silence is the alert (outside this Alertmanager). */
+  heartbeat: "heartbeat",
   discard: "null",
 } as const;
+
+/** How often the heartbeat reaches the dead man's switch: its timeout must be a few times longer. */
+export const HEARTBEAT_INTERVAL = "5m";
 
 /**
  * The routing tree the seed describes: critical → email + Slack + PagerDuty, warning → email +
  * Slack, security and payments alerts to their teams as well. Team routes `continue`, so a team
- * alert also follows its severity; the heartbeat alerts of the chart go nowhere.
+ * alert also follows its severity. The chart's always-firing Watchdog goes to the heartbeat receiver
+ * every {@link HEARTBEAT_INTERVAL}: an external dead man's switch pages when it stops, which is how a
+ * dead Prometheus or Alertmanager gets noticed; InfoInhibitor goes nowhere.
  */
 export function alertRoute(): Route {
   return {
@@ -480,7 +500,14 @@ export function alertRoute(): Route {
     groupInterval: "5m",
     repeatInterval: "4h",
     routes: [
-      { receiver: receivers.discard, matchers: [{ name: "alertname", value: "Watchdog|InfoInhibitor", matchType: "=~" }] },
+      {
+        receiver: receivers.heartbeat,
+        matchers: [{ name: "alertname", value: "Watchdog", matchType: "=" }],
+        groupWait: "0s",
+        groupInterval: "1m",
+        repeatInterval: HEARTBEAT_INTERVAL,
+      },
+      { receiver: receivers.discard, matchers: [{ name: "alertname", value: "InfoInhibitor", matchType: "=" }] },
       { receiver: receivers.security, matchers: [{ name: "team", value: "security", matchType: "=" }], continue: true },
       { receiver: receivers.payments, matchers: [{ name: "team", value: "payments", matchType: "=" }], continue: true },
       { receiver: receivers.critical, matchers: [{ name: "severity", value: "critical", matchType: "=" }], repeatInterval: "1h" },
@@ -552,6 +579,8 @@ export const receiverSecretKeys = {
   slackWebhookUrl: "slack-webhook-url",
   pagerdutyRoutingKey: "pagerduty-routing-key",
   smtpPassword: "smtp-password",
+  /** Optional: the dead man's switch's ping URL (healthchecks.io, Dead Man's Snitch, Opsgenie heartbeat...). */
+  heartbeatUrl: "heartbeat-url",
 } as const;
 
 export interface ReceiverSettings {
@@ -569,6 +598,12 @@ export interface ReceiverSettings {
   slackChannel: string;
   securityEmail: string;
   paymentsEmail: string;
+  /**
+   * Where the heartbeat goes: an address of a dead man's switch that accepts e-mail pings, and/or its
+   * ping URL (`webhook: true`, the URL then under {@link receiverSecretKeys.heartbeatUrl} in the Secret).
+   * Without either, the heartbeat receiver delivers nowhere.
+   */
+  heartbeat?: { email?: string; webhook?: boolean };
 }
 
 /** The `receivers` of the AlertmanagerConfig: every credential is a reference to the Secret. */
@@ -595,6 +630,11 @@ export function alertReceivers(s: ReceiverSettings) {
     { name: receivers.warning, emailConfigs: [email(s.email.to)], slackConfigs: [slack] },
     { name: receivers.security, emailConfigs: [email(s.securityEmail)] },
     { name: receivers.payments, emailConfigs: [email(s.paymentsEmail)] },
+    {
+      name: receivers.heartbeat,
+      ...(s.heartbeat?.email ? { emailConfigs: [{ ...email(s.heartbeat.email), sendResolved: false }] } : {}),
+      ...(s.heartbeat?.webhook ? { webhookConfigs: [{ urlSecret: secretRef(receiverSecretKeys.heartbeatUrl), sendResolved: false }] } : {}),
+    },
     { name: receivers.discard },
   ];
 }
@@ -607,6 +647,7 @@ export function integrationsOf(receiversSpec: ReturnType<typeof alertReceivers>,
     ...(r.emailConfigs ?? []).map((e) => `email:${e.to}`),
     ...(r.slackConfigs ?? []).map((s) => `slack:${s.channel}`),
     ...(r.pagerdutyConfigs ?? []).map(() => "pagerduty"),
+    ...((r as { webhookConfigs?: unknown[] }).webhookConfigs ?? []).map(() => "webhook"),
   ];
 }
 
@@ -664,8 +705,10 @@ export interface AlertRoutingArgs {
     slackWebhookUrl: pulumi.Input<string>;
     pagerdutyRoutingKey: pulumi.Input<string>;
     smtpPassword: pulumi.Input<string>;
+    /** The dead man's switch's ping URL; with it, the heartbeat receiver calls it. */
+    heartbeatUrl?: pulumi.Input<string>;
   };
-  settings: Omit<ReceiverSettings, "secretName">;
+  settings: Omit<ReceiverSettings, "secretName" | "heartbeat"> & { heartbeatEmail?: string };
 }
 
 /**
@@ -690,11 +733,17 @@ export class AlertRouting extends pulumi.ComponentResource {
           [receiverSecretKeys.slackWebhookUrl]: c.slackWebhookUrl,
           [receiverSecretKeys.pagerdutyRoutingKey]: c.pagerdutyRoutingKey,
           [receiverSecretKeys.smtpPassword]: c.smtpPassword,
+          ...(c.heartbeatUrl !== undefined ? { [receiverSecretKeys.heartbeatUrl]: c.heartbeatUrl } : {}),
         }),
       },
       child,
     );
-    const receiverSpec = alertReceivers({ ...args.settings, secretName: args.secretName });
+    const { heartbeatEmail, ...settings } = args.settings;
+    const receiverSpec = alertReceivers({
+      ...settings,
+      secretName: args.secretName,
+      heartbeat: { email: heartbeatEmail, webhook: c.heartbeatUrl !== undefined },
+    });
     this.config = new k8s.apiextensions.CustomResource(
       `${name}-config`,
       {

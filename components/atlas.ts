@@ -7,6 +7,15 @@ import * as random from "@pulumi/random";
  * customer-managed encryption key, auditing, no server-side JavaScript, redacted logs), continuously
  * backed up, reachable only from listed networks, with one database user limited to one database.
  * Pass the Atlas provider as `provider` in the options.
+ *
+ * Encryption at rest needs an AWS IAM role that Atlas assumes to use the KMS key. Atlas' side of that
+ * trust belongs to the project: the component creates it (`CloudProviderAccessSetup`, which yields
+ * the Atlas AWS account and the external id the role must trust, then
+ * `CloudProviderAccessAuthorization` of the role), so no role id is ever carried over from another
+ * project. The AWS role itself is created outside this program (it has no AWS provider), from the
+ * setup's outputs: a new project therefore comes up in two phases (docs/atlas.md). Without
+ * `encryptionKey.iamRole` (phase 1) the component creates the project, its network access list,
+ * auditing and the access setup, and nothing that would hold data: no cluster exists unencrypted.
  */
 
 export type SearchFieldType = "string" | "number" | "date" | "token" | "autocomplete";
@@ -35,8 +44,8 @@ export interface AtlasSearchClusterArgs {
   mongoDbMajorVersion?: string;
   /** Minimum TLS version clients may use. Default `TLS1_2`. */
   minimumTls?: "TLS1_2" | "TLS1_3";
-  /** AWS KMS key for encryption at rest (Atlas cloud provider access role already authorised). */
-  encryptionKey: { awsKmsKeyId: pulumi.Input<string>; region: pulumi.Input<string>; roleId: pulumi.Input<string> };
+  /** AWS KMS key for encryption at rest, and the AWS IAM role Atlas assumes to use it (unset: phase 1). */
+  encryptionKey: { awsKmsKeyId: pulumi.Input<string>; region: pulumi.Input<string>; iamRole?: AtlasIamRole };
   /** Networks allowed to connect. Never `0.0.0.0/0` or `::/0`. */
   accessList: string[];
   /** Database of the application user; it gets `readWrite` there and nothing else. */
@@ -53,7 +62,37 @@ export interface AtlasSearchClusterArgs {
   tags?: Record<string, string>;
 }
 
+/** An AWS IAM role created for this project's access setup: its ARN, and the external id its trust policy requires. */
+export interface AtlasIamRole {
+  arn: string;
+  externalId: string;
+}
+
+/** What the AWS IAM role's trust policy must name: the setup's `awsConfigs[0]`. */
+export interface AtlasAwsTrust {
+  atlasAwsAccountArn?: string;
+  atlasAssumedRoleExternalId?: string;
+}
+
 const wholeInternet = /^0\.0\.0\.0\/0$|^::\/0$/;
+
+/**
+ * The role ARN to authorise, once the project's access setup is known to be the one the role trusts:
+ * a role made for another setup (another project, or a setup created in this very `up` because phase 1
+ * was skipped) is refused here, before Atlas is asked to assume it, and so before anything is encrypted
+ * or the cluster created. Unknown trust (a preview of a new setup, the offline plan) passes: the check
+ * then happens during `up`, still before the authorization.
+ */
+export function trustedRoleArn(project: string, trust: AtlasAwsTrust | undefined, role: AtlasIamRole): string {
+  const actual = trust?.atlasAssumedRoleExternalId;
+  if (actual !== undefined && actual !== role.externalId) {
+    throw new Error(
+      `Atlas project ${project}: its cloud provider access setup has external id "${actual}", but atlas.encryptionKey.iamRole.externalId is "${role.externalId}". ` +
+        `The IAM role ${role.arn} must trust ${trust?.atlasAwsAccountArn ?? "the Atlas AWS account"} with this external id: update its trust policy and the config, then run pulumi up again (docs/atlas.md, phase 2). Nothing was encrypted and no cluster was created.`,
+    );
+  }
+  return role.arn;
+}
 
 /** The time of day of a daily five-field cron (`m h * * *`), for Atlas' snapshot reference time. */
 export function dailyTimeOf(cron: string): { hourOfDay: number; minuteOfHour: number } {
@@ -123,11 +162,16 @@ export function checkAtlasArgs(args: Pick<AtlasSearchClusterArgs, "accessList" |
 
 export class AtlasSearchCluster extends pulumi.ComponentResource {
   readonly project: mongodbatlas.Project;
-  readonly cluster: mongodbatlas.AdvancedCluster;
-  readonly user: mongodbatlas.DatabaseUser;
-  readonly searchIndexes: mongodbatlas.SearchIndex[];
-  /** `mongodb+srv://` connection string of the application user (a Pulumi secret). */
-  readonly connectionString: pulumi.Output<string>;
+  /** Atlas' side of the trust with the AWS IAM role (its outputs are what the role must trust). */
+  readonly awsAccess: mongodbatlas.CloudProviderAccessSetup;
+  /** The role's ARN and external id to trust, for the AWS side (phase 1 of docs/atlas.md). */
+  readonly awsTrust: pulumi.Output<AtlasAwsTrust>;
+  /** Undefined in phase 1 (no `encryptionKey.iamRole`): no cluster exists before its key is usable. */
+  readonly cluster?: mongodbatlas.AdvancedCluster;
+  readonly user?: mongodbatlas.DatabaseUser;
+  readonly searchIndexes: mongodbatlas.SearchIndex[] = [];
+  /** `mongodb+srv://` connection string of the application user (a Pulumi secret); undefined in phase 1. */
+  readonly connectionString?: pulumi.Output<string>;
 
   constructor(name: string, args: AtlasSearchClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     checkAtlasArgs(args);
@@ -135,7 +179,6 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
     const child = { parent: this };
     const stateful = { ...child, ...(args.stateful ?? {}) };
     const nodes = args.nodes ?? 3;
-    const username = args.appUsername ?? "app";
 
     this.project = new mongodbatlas.Project(
       `${name}-project`,
@@ -152,19 +195,8 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
     );
     const projectId = this.project.id;
 
-    const encryption = new mongodbatlas.EncryptionAtRest(
-      `${name}-encryption`,
-      {
-        projectId,
-        awsKmsConfig: {
-          enabled: true,
-          customerMasterKeyId: args.encryptionKey.awsKmsKeyId,
-          region: args.encryptionKey.region,
-          roleId: args.encryptionKey.roleId,
-        },
-      },
-      stateful,
-    );
+    this.awsAccess = new mongodbatlas.CloudProviderAccessSetup(`${name}-aws-access`, { projectId, providerName: "AWS" }, stateful);
+    this.awsTrust = this.awsAccess.awsConfigs.apply((configs) => ({ ...(configs?.[0] ?? {}) }));
 
     const accessEntries = args.accessList.map(
       (cidrBlock, i) => new mongodbatlas.ProjectIpAccessList(`${name}-access-${i}`, { projectId, cidrBlock, comment: "managed by Pulumi" }, child),
@@ -176,7 +208,59 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
       child,
     );
 
-    this.cluster = new mongodbatlas.AdvancedCluster(
+    const role = args.encryptionKey.iamRole;
+    let backupSchedule: mongodbatlas.CloudBackupSchedule | undefined;
+    if (role) {
+      const authorization = new mongodbatlas.CloudProviderAccessAuthorization(
+        `${name}-aws-access-authorization`,
+        {
+          projectId,
+          roleId: this.awsAccess.roleId,
+          aws: { iamAssumedRoleArn: this.awsTrust.apply((trust) => trustedRoleArn(args.projectName, trust, role)) },
+        },
+        stateful,
+      );
+      const encryption = new mongodbatlas.EncryptionAtRest(
+        `${name}-encryption`,
+        {
+          projectId,
+          awsKmsConfig: { enabled: true, customerMasterKeyId: args.encryptionKey.awsKmsKeyId, region: args.encryptionKey.region, roleId: authorization.roleId },
+        },
+        stateful,
+      );
+      const built = this.encryptedCluster(name, args, projectId, { ...stateful, dependsOn: [encryption, ...accessEntries] });
+      ({ cluster: this.cluster, user: this.user, searchIndexes: this.searchIndexes, connectionString: this.connectionString, backupSchedule } = built);
+    }
+
+    this.registerOutputs({
+      projectName: args.projectName,
+      clusterName: args.clusterName,
+      region: args.region,
+      instanceSize: args.instanceSize,
+      nodes,
+      minimumTls: args.minimumTls ?? "TLS1_2",
+      terminationProtection: args.terminationProtection ?? true,
+      encryptionAtRest: role ? { provider: "AWS KMS (customer key)", iamRoleArn: role.arn } : { phase: "awaiting the AWS IAM role (docs/atlas.md)", trust: this.awsTrust },
+      backup: { daily: `${args.backup.hourOfDay}:${String(args.backup.minuteOfHour).padStart(2, "0")} UTC`, keepDays: args.backup.keepDays, pointInTime: true },
+      backupScheduleId: backupSchedule?.id,
+      accessList: args.accessList,
+      auditing: true,
+      searchIndexes: args.searchIndexes.map((i) => `${i.database}.${i.collection}/${i.name}`),
+      connectionString: this.connectionString,
+    });
+  }
+
+  /** Phase 2: the cluster, once its encryption key is usable (`clusterOpts` depend on it), its backups, user and indexes. */
+  private encryptedCluster(
+    name: string,
+    args: AtlasSearchClusterArgs,
+    projectId: pulumi.Output<string>,
+    clusterOpts: pulumi.CustomResourceOptions,
+  ) {
+    const child = { parent: this };
+    const nodes = args.nodes ?? 3;
+    const username = args.appUsername ?? "app";
+    const cluster = new mongodbatlas.AdvancedCluster(
       `${name}-cluster`,
       {
         projectId,
@@ -207,14 +291,14 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
         },
         tags: args.tags,
       },
-      { ...stateful, dependsOn: [encryption, ...accessEntries] },
+      clusterOpts,
     );
 
     const backupSchedule = new mongodbatlas.CloudBackupSchedule(
       `${name}-backup`,
       {
         projectId,
-        clusterName: this.cluster.name,
+        clusterName: cluster.name,
         referenceHourOfDay: args.backup.hourOfDay,
         referenceMinuteOfHour: args.backup.minuteOfHour,
         restoreWindowDays: args.backup.restoreWindowDays ?? Math.min(7, args.backup.keepDays),
@@ -224,7 +308,7 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
     );
 
     const password = new random.RandomPassword(`${name}-app-password`, { length: 32, special: false }, child);
-    this.user = new mongodbatlas.DatabaseUser(
+    const user = new mongodbatlas.DatabaseUser(
       `${name}-app-user`,
       {
         projectId,
@@ -232,18 +316,18 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
         password: password.result,
         authDatabaseName: "admin",
         roles: [{ roleName: "readWrite", databaseName: args.appDatabase }],
-        scopes: [{ name: this.cluster.name, type: "CLUSTER" }],
+        scopes: [{ name: cluster.name, type: "CLUSTER" }],
       },
       child,
     );
 
-    this.searchIndexes = args.searchIndexes.map(
+    const searchIndexes = args.searchIndexes.map(
       (index) =>
         new mongodbatlas.SearchIndex(
           `${name}-search-${index.name}`,
           {
             projectId,
-            clusterName: this.cluster.name,
+            clusterName: cluster.name,
             name: index.name,
             database: index.database,
             collectionName: index.collection,
@@ -255,30 +339,12 @@ export class AtlasSearchCluster extends pulumi.ComponentResource {
         ),
     );
 
-    this.connectionString = pulumi.secret(
-      pulumi
-        .all([this.cluster.connectionStrings, password.result])
-        .apply(([cs, pw]) => {
-          if (!cs?.standardSrv) throw new Error(`Atlas cluster ${args.clusterName} reported no standard SRV address`);
-          return atlasConnectionString(cs.standardSrv, username, pw, args.appDatabase);
-        }),
+    const connectionString = pulumi.secret(
+      pulumi.all([cluster.connectionStrings, password.result]).apply(([cs, pw]) => {
+        if (!cs?.standardSrv) throw new Error(`Atlas cluster ${args.clusterName} reported no standard SRV address`);
+        return atlasConnectionString(cs.standardSrv, username, pw, args.appDatabase);
+      }),
     );
-
-    this.registerOutputs({
-      projectName: args.projectName,
-      clusterName: args.clusterName,
-      region: args.region,
-      instanceSize: args.instanceSize,
-      nodes,
-      minimumTls: args.minimumTls ?? "TLS1_2",
-      terminationProtection: args.terminationProtection ?? true,
-      encryptionAtRest: "AWS KMS (customer key)",
-      backup: { daily: `${args.backup.hourOfDay}:${String(args.backup.minuteOfHour).padStart(2, "0")} UTC`, keepDays: args.backup.keepDays, pointInTime: true },
-      backupScheduleId: backupSchedule.id,
-      accessList: args.accessList,
-      auditing: true,
-      searchIndexes: args.searchIndexes.map((i) => `${i.database}.${i.collection}/${i.name}`),
-      connectionString: this.connectionString,
-    });
+    return { cluster, user, searchIndexes, connectionString, backupSchedule };
   }
 }

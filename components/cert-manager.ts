@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { helmChartAwait } from "./lifecycle";
 import { SecureNamespace, type ContainerResources, type NamespaceBudget } from "./namespaces";
-import { apiServerEgress, PUBLIC_INTERNET } from "./network";
+import { apiServerEgress, apiServerIngress, ciliumClusterAccess, PUBLIC_INTERNET, type ApiServerAccess, type ClusterAccess } from "./network";
 import type { Labeller, PinnedChart } from "./traefik";
 
 /** Labels the chart puts on all cert-manager pods (release `cert-manager`), and per component. */
@@ -30,27 +31,39 @@ export interface CertManagerArgs {
    */
   dns01RecursiveNameservers?: string[];
   /** API server endpoints: where the pods call, and where the webhook is called from. */
-  apiServer?: { cidrs?: string[]; ports?: number[] };
+  apiServer?: ApiServerAccess;
   /** Namespaces and pods allowed to scrape the controller's metrics. */
   metricsScrapers: { namespaceLabels: Record<string, string>; podLabels: Record<string, string> };
   /** Extra labels on every object the chart renders. */
   chartLabels?: Record<string, string>;
   /** protect / retainOnDelete of the namespace, whose deletion would take cert-manager with it. */
   namespaceRetention?: Pick<pulumi.CustomResourceOptions, "protect" | "retainOnDelete">;
+  /**
+   * Install the chart. False where the cluster's owners install cert-manager themselves (same chart,
+   * release `cert-manager`) into the namespace prepared here. Default true.
+   */
+  installChart?: boolean;
+  /** What the chart waits for: the CRDs it serves. */
+  after?: pulumi.Resource[];
+  /** Make `pulumi up` wait for the chart's Deployments (see `helmChartAwait`). Default true. */
+  awaitReadiness?: boolean;
 }
 
-/** Requests and limits of each container, inside {@link CERT_MANAGER_BUDGET}. */
-const RESOURCES: Record<"controller" | "webhook" | "cainjector", ContainerResources> = {
+/** Requests and limits of each container, inside {@link CERT_MANAGER_BUDGET} (checked in infra/sizing.ts). */
+export const CERT_MANAGER_RESOURCES: Record<"controller" | "webhook" | "cainjector", ContainerResources> = {
   controller: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
   webhook: { requests: { cpu: "25m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
   cainjector: { requests: { cpu: "25m", memory: "128Mi" }, limits: { cpu: "250m", memory: "512Mi" } },
 };
 
-/** The namespace's quota: three Deployments of up to three replicas, with room for a rolling update. */
+/**
+ * The namespace's quota: three Deployments of up to three replicas each, every one surging by a pod
+ * during a rolling update, plus headroom (checked against the containers above in infra/sizing.ts).
+ */
 export const CERT_MANAGER_BUDGET: NamespaceBudget = {
-  cpu: { requests: "1", limits: "4" },
+  cpu: { requests: "1", limits: "5" },
   memory: { requests: "2Gi", limits: "8Gi" },
-  pods: 12,
+  pods: 14,
   persistentVolumeClaims: 0,
   storage: "1Gi",
   containerDefaults: { requests: { cpu: "25m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
@@ -65,15 +78,20 @@ function nameserver(ip: string): string {
 export function certManagerChartValues(args: CertManagerArgs): Record<string, unknown> {
   const replicas = args.replicas ?? 2;
   const pdb = { enabled: true, maxUnavailable: 1 };
+  // JSON logs from each component's own configuration file (ControllerConfiguration,
+  // WebhookConfiguration, CAInjectorConfiguration: `logging.format`), which every 1.x chart reads;
+  // `global.logFormat` is read only by recent charts and is kept for them.
+  const jsonLogs = { logging: { format: "json" } };
   return {
-    // CRDs come with the chart (templates, not crds/), kept if the release is ever removed: deleting
-    // them would garbage-collect every Certificate and Issuer of every environment in the cluster.
-    crds: { enabled: true, keep: true },
+    // CRDs are the cluster stack's (PlatformCrds), applied before the chart and kept forever: the
+    // chart's own would be deleted or left stale with the release.
+    crds: { enabled: false },
     replicaCount: replicas,
     podDisruptionBudget: pdb,
-    resources: RESOURCES.controller,
-    webhook: { replicaCount: replicas, podDisruptionBudget: pdb, resources: RESOURCES.webhook, securePort: CERT_MANAGER_PORTS.webhook },
-    cainjector: { replicaCount: replicas, podDisruptionBudget: pdb, resources: RESOURCES.cainjector },
+    resources: CERT_MANAGER_RESOURCES.controller,
+    config: jsonLogs,
+    webhook: { replicaCount: replicas, podDisruptionBudget: pdb, resources: CERT_MANAGER_RESOURCES.webhook, securePort: CERT_MANAGER_PORTS.webhook, config: jsonLogs },
+    cainjector: { replicaCount: replicas, podDisruptionBudget: pdb, resources: CERT_MANAGER_RESOURCES.cainjector, config: jsonLogs },
     global: {
       // The default is kube-system; keeping the lease here keeps cert-manager's rights in its namespace.
       leaderElection: { namespace: args.namespace },
@@ -101,7 +119,7 @@ function dnsResolvers(args: CertManagerArgs): string[] {
  */
 export class CertManager extends pulumi.ComponentResource {
   readonly namespace: SecureNamespace;
-  readonly chart: k8s.helm.v4.Chart;
+  readonly chart?: k8s.helm.v4.Chart;
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:edge:CertManager", name, {}, opts);
@@ -111,19 +129,27 @@ export class CertManager extends pulumi.ComponentResource {
       { parent: this, ...args.namespaceRetention },
     );
     const ns = this.namespace.name;
-    const api = args.apiServer ?? {};
+    const api = args.apiServer;
     const policy = (policyName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
       new k8s.networking.v1.NetworkPolicy(
         `${name}-${policyName}`,
         { metadata: { name: policyName, namespace: ns, labels: args.labels(policyName) }, spec },
         { parent: this, dependsOn: [this.namespace] },
       );
+    // On Cilium, what the address rules of apiServerEgress / apiServerIngress below cannot match.
+    const clusterAccess = (policyName: string, podLabels: Record<string, string>, access: ClusterAccess) =>
+      ciliumClusterAccess(
+        `${name}-${policyName}-cluster-access`,
+        { metadata: { name: `${policyName}-cluster-access`, namespace: ns, labels: args.labels(policyName) }, podSelector: { matchLabels: podLabels }, access, api },
+        { parent: this, dependsOn: [this.namespace] },
+      );
 
     policy("cert-manager-api-server", {
       podSelector: { matchLabels: { ...CERT_MANAGER_POD_LABELS.all } },
       policyTypes: ["Egress"],
-      egress: [apiServerEgress(api)],
+      egress: [...apiServerEgress(api)],
     });
+    clusterAccess("cert-manager-api-server", { ...CERT_MANAGER_POD_LABELS.all }, { apiServer: true });
     policy("cert-manager-controller", {
       podSelector: { matchLabels: { ...CERT_MANAGER_POD_LABELS.controller } },
       policyTypes: ["Ingress", "Egress"],
@@ -148,26 +174,26 @@ export class CertManager extends pulumi.ComponentResource {
     policy("cert-manager-webhook", {
       podSelector: { matchLabels: { ...CERT_MANAGER_POD_LABELS.webhook } },
       policyTypes: ["Ingress"],
-      ingress: [
-        {
-          from: (api.cidrs ?? PRIVATE_NETWORKS).map((cidr) => ({ ipBlock: { cidr } })),
-          ports: [{ protocol: "TCP", port: CERT_MANAGER_PORTS.webhook }],
-        },
-      ],
+      ingress: apiServerIngress(api, [CERT_MANAGER_PORTS.webhook], PRIVATE_NETWORKS),
     });
+    clusterAccess("cert-manager-webhook", { ...CERT_MANAGER_POD_LABELS.webhook }, { fromApiServerPorts: [CERT_MANAGER_PORTS.webhook] });
 
-    this.chart = new k8s.helm.v4.Chart(
-      name,
-      {
-        name: "cert-manager",
-        chart: args.chart.chart,
-        version: args.chart.version,
-        repositoryOpts: { repo: args.chart.repo },
-        namespace: ns,
-        values: certManagerChartValues(args),
-      },
-      { parent: this, dependsOn: [this.namespace] },
-    );
+    if (args.installChart ?? true) {
+      this.chart = new k8s.helm.v4.Chart(
+        name,
+        {
+          name: "cert-manager",
+          chart: args.chart.chart,
+          version: args.chart.version,
+          repositoryOpts: { repo: args.chart.repo },
+          namespace: ns,
+          skipCrds: true,
+          ...helmChartAwait(args.awaitReadiness),
+          values: certManagerChartValues(args),
+        },
+        { parent: this, dependsOn: [this.namespace, ...(args.after ?? [])] },
+      );
+    }
     this.registerOutputs({ namespace: ns, chartVersion: args.chart.version });
   }
 }

@@ -1,5 +1,6 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import type { ApiFamily } from "./api-families";
 
 type RulesetRule = cloudflare.types.input.RulesetRule;
 
@@ -24,6 +25,18 @@ export const MANAGED_RULESETS = {
   cloudflareManaged: "efb7b8c949ac4650a09736fc376e9aee",
   owaspCore: "4814384a9e5d4991b9815dcfc25d2f1f",
 } as const;
+
+/**
+ * The OWASP ruleset's last rule, "949110: Inbound Anomaly Score Exceeded": the one that blocks, at a
+ * score threshold. Cloudflare's sensitivities: 60 low, 40 medium, 25 high.
+ */
+export const OWASP_ANOMALY_SCORE_RULE = "6179ae15870a4bb7b2d480d4843b323c";
+export const OWASP_SCORE_THRESHOLD = { high: 25, medium: 40, low: 60 } as const;
+
+/** A Rules-language expression matching `prefix` and everything below it (not `/api/authx`). */
+export function pathExpression(prefix: string): string {
+  return `(http.request.uri.path eq "${prefix}" or starts_with(http.request.uri.path, "${prefix}/"))`;
+}
 
 /** The token's policy: DNS edit and zone read on this one zone, nothing else. */
 export function dnsEditPolicies(zoneId: string): { effect: string; permissionGroups: { id: string }[]; resources: string }[] {
@@ -155,7 +168,8 @@ export function cacheRules(opts: { staticPrefix: string; apiPrefix: string; edge
     {
       ref: "bypass_api",
       description: "API responses are per user: never cached",
-      expression: `starts_with(http.request.uri.path, "${opts.apiPrefix}")`,
+      // The prefix itself too (`/api`), not only what is below it.
+      expression: pathExpression(opts.apiPrefix.replace(/\/$/, "")),
       action: "set_cache_settings",
       actionParameters: { cache: false },
       enabled: true,
@@ -163,8 +177,20 @@ export function cacheRules(opts: { staticPrefix: string; apiPrefix: string; edge
   ];
 }
 
-/** WAF: Cloudflare's managed ruleset, then the OWASP core ruleset, on every request. */
-export function managedWafRules(): RulesetRule[] {
+/**
+ * WAF: Cloudflare's managed ruleset on every request, then the OWASP core ruleset: at its highest
+ * sensitivity (blocking from an anomaly score of 25) on the `strictPaths`, at its default elsewhere.
+ */
+export function managedWafRules(strictPaths: readonly string[] = []): RulesetRule[] {
+  const strict = strictPaths.map(pathExpression).join(" or ");
+  const owasp = (ref: string, description: string, expression: string, overrides?: RulesetRule["actionParameters"]): RulesetRule => ({
+    ref,
+    description,
+    expression,
+    action: "execute",
+    actionParameters: { id: MANAGED_RULESETS.owaspCore, ...overrides },
+    enabled: true,
+  });
   return [
     {
       ref: "execute_cloudflare_managed",
@@ -174,15 +200,44 @@ export function managedWafRules(): RulesetRule[] {
       actionParameters: { id: MANAGED_RULESETS.cloudflareManaged },
       enabled: true,
     },
-    {
-      ref: "execute_owasp_core",
-      description: "Cloudflare OWASP Core Ruleset",
-      expression: "true",
-      action: "execute",
-      actionParameters: { id: MANAGED_RULESETS.owaspCore },
-      enabled: true,
-    },
+    ...(strict
+      ? [
+          owasp("execute_owasp_core_strict", `Cloudflare OWASP Core Ruleset, high sensitivity: ${strictPaths.join(", ")}`, strict, {
+            overrides: { rules: [{ id: OWASP_ANOMALY_SCORE_RULE, action: "block", scoreThreshold: OWASP_SCORE_THRESHOLD.high }] },
+          }),
+        ]
+      : []),
+    owasp("execute_owasp_core", "Cloudflare OWASP Core Ruleset", strict ? `not (${strict})` : "true"),
   ];
+}
+
+/**
+ * Brute-force guards (phase http_ratelimit): a client (by address, per Cloudflare data centre) that
+ * gets more than `failures` 401, 403 or 429 answers from a family within the period is blocked for
+ * `blockSeconds`. Counting on the response needs a Business plan or above.
+ */
+export function bruteForceRules(families: readonly ApiFamily[]): RulesetRule[] {
+  return families.flatMap((f) => {
+    const b = f.edge.bruteForce;
+    if (!b) return [];
+    const path = pathExpression(f.pathPrefix);
+    return [
+      {
+        ref: `brute_force_${f.name}`,
+        description: `Brute force on ${f.pathPrefix}: more than ${b.failures} failed attempts in ${b.periodSeconds} s blocks the client ${b.blockSeconds} s`,
+        expression: path,
+        action: "block",
+        ratelimit: {
+          characteristics: ["cf.colo.id", "ip.src"],
+          period: b.periodSeconds,
+          requestsPerPeriod: b.failures,
+          mitigationTimeout: b.blockSeconds,
+          countingExpression: `${path} and http.response.code in {401 403 429}`,
+        },
+        enabled: true,
+      },
+    ];
+  });
 }
 
 export interface CloudflareZoneArgs {
@@ -193,6 +248,11 @@ export interface CloudflareZoneArgs {
   waf: boolean;
   /** Path prefixes of the cache rules. Default Next.js's `/_next/static/` and `/api/`, one year at the edge. */
   cache?: { staticPrefix: string; apiPrefix: string; edgeTtlSeconds: number };
+  /**
+   * API families: those with `strictWaf` get the OWASP ruleset at high sensitivity (with `waf`), those
+   * with `bruteForce` a rate-limiting rule on failed attempts.
+   */
+  apiFamilies?: readonly ApiFamily[];
   retention?: Retention;
 }
 
@@ -230,11 +290,26 @@ export class CloudflareZone extends pulumi.ComponentResource {
           phase: "http_request_firewall_managed",
           name: "Managed WAF",
           description: "Managed by Pulumi (DiaspoMoney edge)",
-          rules: managedWafRules(),
+          rules: managedWafRules((args.apiFamilies ?? []).filter((f) => f.edge.strictWaf).map((f) => f.pathPrefix)),
         },
         child,
       );
     }
-    this.registerOutputs({ settings, waf: args.waf });
+    const guards = bruteForceRules(args.apiFamilies ?? []);
+    if (guards.length > 0) {
+      new cloudflare.Ruleset(
+        `${name}-rate-limits`,
+        {
+          zoneId: args.zoneId,
+          kind: "zone",
+          phase: "http_ratelimit",
+          name: "Rate limiting rules",
+          description: "Managed by Pulumi (DiaspoMoney edge)",
+          rules: guards,
+        },
+        child,
+      );
+    }
+    this.registerOutputs({ settings, waf: args.waf, bruteForceGuards: guards.map((g) => g.ref) });
   }
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { awaitAnnotations } from "./lifecycle";
 
 /**
  * A private certificate authority managed by cert-manager, and the helpers that issue certificates
@@ -131,6 +132,8 @@ export interface InternalCAArgs {
    * where this stack installs it. A component's own `dependsOn` would not reach its children.
    */
   after?: pulumi.Resource[];
+  /** Make `pulumi up` wait for the CA certificate to be issued (see `awaitAnnotations`). Default true. */
+  awaitReadiness?: boolean;
 }
 
 /**
@@ -175,7 +178,7 @@ export class InternalCA extends pulumi.ComponentResource {
         apiVersion: "cert-manager.io/v1",
         kind: "Certificate",
         // The ClusterIssuer is unusable until the CA Secret exists: dependents wait for it.
-        metadata: { ...meta(args.name), annotations: { ...WAIT_FOR_READY } },
+        metadata: { ...meta(args.name), annotations: awaitAnnotations("Certificate", args.awaitReadiness) },
         spec: {
           isCA: true,
           commonName: args.commonName ?? args.name,

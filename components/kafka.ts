@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
+import { leafCertificateSpec, type IssuedTls } from "./internal-ca";
+import { awaitAnnotations, helmReleaseAwait } from "./lifecycle";
 import type { ContainerResources } from "./namespaces";
-import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
+import { apiServerEgress, ciliumClusterAccess, tcp, type ApiServerAccess } from "./network";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Labels = (name: string, component?: string) => Record<string, string>;
@@ -39,18 +40,22 @@ export interface StrimziOperatorArgs {
   chart: PinnedChart;
   labels: Labels;
   /**
-   * Install the CRDs and the chart's cluster-scoped RBAC (ClusterRoles and their bindings). CRDs and
-   * ClusterRoles are shared by every Strimzi installation of the cluster: exactly one installation owns
-   * them. An installation that does not gets its own, namespace-named bindings to the shared
-   * ClusterRoles instead (the chart names its bindings without the namespace, so two would collide).
+   * Install the chart. False where the cluster's owners install Strimzi themselves (same chart and
+   * release name) into this namespace. Never its CRDs nor its ClusterRoles: the cluster stack owns
+   * them, and this installation's cluster-wide bindings to them (components/cluster-rbac.ts).
    */
-  installClusterResources: boolean;
+  installChart: boolean;
   /** Operator container resources. Default: 200m/384Mi requested, 1 CPU/384Mi limit (the chart's). */
   resources?: ContainerResources;
   /** Pods allowed to scrape the operator's metrics (port 8080). Default: none. */
   metricsScrapers?: Peer[];
   apiServer?: ApiServerAccess;
+  /** Wait for the operator to be ready, rolling back a failed install (see `helmReleaseAwait`). Default true. */
+  awaitReadiness?: boolean;
 }
+
+/** The Cluster Operator's container (the chart's defaults). */
+export const STRIMZI_OPERATOR_RESOURCES: ContainerResources = { requests: { cpu: "200m", memory: "384Mi" }, limits: { cpu: "1", memory: "384Mi" } };
 
 /**
  * The Strimzi Cluster Operator, watching only its own namespace, running with the `restricted` Pod
@@ -65,55 +70,32 @@ export interface StrimziOperatorArgs {
  * the custom resources that wait for it preview on an empty cluster.
  */
 export class StrimziOperator extends pulumi.ComponentResource {
-  readonly release: k8s.helm.v3.Release;
+  readonly release?: k8s.helm.v3.Release;
   readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
-  readonly clusterRoleBindings: k8s.rbac.v1.ClusterRoleBinding[];
 
   constructor(name: string, args: StrimziOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:data:StrimziOperator", name, {}, opts);
     const values = strimziOperatorValues(args);
 
-    this.release = new k8s.helm.v3.Release(
-      name,
-      {
-        name: "strimzi-kafka-operator",
-        chart: args.chart.chart,
-        version: args.chart.version,
-        ...(args.chart.repo ? { repositoryOpts: { repo: args.chart.repo } } : {}),
-        namespace: args.namespace,
-        createNamespace: false,
-        skipCrds: !args.installClusterResources,
-        atomic: true,
-        cleanupOnFail: true,
-        maxHistory: 10,
-        values,
-      },
-      { parent: this },
-    );
-
-    // The chart binds the shared ClusterRoles only when it creates them. Without these bindings the
-    // operator could not delegate node reads to the brokers' init container (rack awareness) nor
-    // manage the per-cluster ClusterRoleBinding it creates for it.
-    this.clusterRoleBindings = args.installClusterResources
-      ? []
-      : [
-          ["global", "strimzi-cluster-operator-global"],
-          ["kafka-broker-delegation", "strimzi-kafka-broker"],
-        ].map(
-          ([suffix, role]) =>
-            new k8s.rbac.v1.ClusterRoleBinding(
-              `${name}-${suffix}`,
-              {
-                metadata: {
-                  name: pulumi.interpolate`strimzi-cluster-operator-${suffix}-${args.namespace}`,
-                  labels: args.labels("strimzi-cluster-operator", "operator"),
-                },
-                subjects: [{ kind: "ServiceAccount", name: "strimzi-cluster-operator", namespace: args.namespace }],
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
-              },
-              { parent: this },
-            ),
-        );
+    this.release = args.installChart
+      ? new k8s.helm.v3.Release(
+          name,
+          {
+            name: "strimzi-kafka-operator",
+            chart: args.chart.chart,
+            version: args.chart.version,
+            ...(args.chart.repo ? { repositoryOpts: { repo: args.chart.repo } } : {}),
+            namespace: args.namespace,
+            createNamespace: false,
+            skipCrds: true,
+            ...helmReleaseAwait(args.awaitReadiness),
+            cleanupOnFail: true,
+            maxHistory: 10,
+            values,
+          },
+          { parent: this },
+        )
+      : undefined;
 
     this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
       `${name}-network`,
@@ -124,7 +106,7 @@ export class StrimziOperator extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           ingress: args.metricsScrapers?.length ? [{ from: args.metricsScrapers, ports: tcp(8080) }] : [],
           egress: [
-            apiServerEgress(args.apiServer),
+            ...apiServerEgress(args.apiServer),
             {
               to: [{ podSelector: { matchLabels: { "strimzi.io/kind": "Kafka" } } }],
               ports: tcp(STRIMZI_PORTS.controlPlane, STRIMZI_PORTS.replication, STRIMZI_PORTS.agent),
@@ -134,24 +116,35 @@ export class StrimziOperator extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    ciliumClusterAccess(
+      `${name}-cluster-access`,
+      {
+        metadata: { name: "strimzi-cluster-operator-cluster-access", namespace: args.namespace, labels: args.labels("strimzi-cluster-operator", "operator") },
+        podSelector: { matchLabels: { ...STRIMZI_OPERATOR_POD_LABELS } },
+        access: { apiServer: true },
+        api: args.apiServer,
+      },
+      { parent: this },
+    );
 
-    this.registerOutputs({ chartVersion: args.chart.version, installClusterResources: args.installClusterResources, watchedNamespace: args.namespace });
+    this.registerOutputs({ chartVersion: args.chart.version, chartInstalled: args.installChart, watchedNamespace: args.namespace });
   }
 }
 
 /** The chart values: no secret ever goes here (they are stored in state and visible in previews). */
-export function strimziOperatorValues(args: Pick<StrimziOperatorArgs, "labels" | "installClusterResources" | "resources">): Record<string, unknown> {
+export function strimziOperatorValues(args: Pick<StrimziOperatorArgs, "labels" | "resources">): Record<string, unknown> {
   return {
     // Empty list + release namespace: STRIMZI_NAMESPACE is the operator's own namespace.
     watchNamespaces: [],
     watchAnyNamespace: false,
-    createGlobalResources: args.installClusterResources,
+    // ClusterRoles and cluster-wide bindings are the cluster stack's (components/cluster-rbac.ts).
+    createGlobalResources: false,
     // Strimzi's generated policies open the metrics port to every pod of the cluster and the listeners
     // to all unless peers are listed, and say nothing about egress, which our namespace denies. The
     // Kafka component writes the complete set instead.
     generateNetworkPolicy: false,
     labels: chartPodLabels(args.labels("strimzi-cluster-operator", "operator")),
-    resources: args.resources ?? { requests: { cpu: "200m", memory: "384Mi" }, limits: { cpu: "1", memory: "384Mi" } },
+    resources: args.resources ?? STRIMZI_OPERATOR_RESOURCES,
     podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -231,11 +224,18 @@ export interface KafkaClusterArgs {
   /** The operator installation; the custom resources wait for it (its CRDs must exist first). */
   operator?: pulumi.Resource;
   apiServer?: ApiServerAccess;
-  /** Defaults: 100m/256Mi requested, 500m/512Mi limit for each of the topic and user operators. */
+  /** Defaults: {@link ENTITY_OPERATOR_RESOURCES} for each of the topic and user operators. */
   entityOperatorResources?: ContainerResources;
-  /** Defaults: 50m/64Mi requested, 250m/256Mi limit. */
+  /** Defaults: {@link KAFKA_EXPORTER_RESOURCES}. */
   exporterResources?: ContainerResources;
+  /** Make `pulumi up` wait for the cluster, its topics and its user to be ready (see `awaitAnnotations`). Default true. */
+  awaitReadiness?: boolean;
 }
+
+/** Each of the entity operator's two containers (Topic Operator, User Operator). */
+export const ENTITY_OPERATOR_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } };
+/** Kafka Exporter's container. */
+export const KAFKA_EXPORTER_RESOURCES: ContainerResources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } };
 
 /** Replication settings every broker runs with: three copies, two must acknowledge. */
 export const MIN_INSYNC_REPLICAS = 2;
@@ -437,6 +437,8 @@ export class KafkaCluster extends pulumi.ComponentResource {
   readonly pools: k8s.apiextensions.CustomResource[];
   readonly topics: k8s.apiextensions.CustomResource[];
   readonly user: k8s.apiextensions.CustomResource;
+  /** What clients wait for: the cluster, its topics and the app's user, each awaited until ready. */
+  readonly ready: pulumi.Resource[];
   /** `host:port,...` of the client listener, resolvable from any namespace. */
   readonly bootstrapServers: pulumi.Output<string>;
   readonly port: number;
@@ -483,7 +485,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
           apiVersion: "cert-manager.io/v1",
           kind: "Certificate",
           // Strimzi fails the reconciliation while the Secret is missing: the Kafka waits for it.
-          metadata: { ...meta(listenerSecret, "kafka"), annotations: { ...WAIT_FOR_READY } },
+          metadata: { ...meta(listenerSecret, "kafka"), annotations: awaitAnnotations("Certificate", args.awaitReadiness) },
           spec: pulumi.output(ns).apply((n) =>
             leafCertificateSpec({
               secretName: listenerSecret,
@@ -513,7 +515,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
       {
         apiVersion: "kafka.strimzi.io/v1",
         kind: "Kafka",
-        metadata: meta(cluster, "kafka"),
+        metadata: { ...meta(cluster, "kafka"), annotations: awaitAnnotations("Kafka", args.awaitReadiness) },
         spec: {
           kafka: {
             version: args.version,
@@ -539,13 +541,13 @@ export class KafkaCluster extends pulumi.ComponentResource {
             template: { podDisruptionBudget: { maxUnavailable: 1 } },
           },
           entityOperator: {
-            topicOperator: { resources: args.entityOperatorResources ?? entityOperatorDefaults },
-            userOperator: { resources: args.entityOperatorResources ?? entityOperatorDefaults },
+            topicOperator: { resources: args.entityOperatorResources ?? ENTITY_OPERATOR_RESOURCES },
+            userOperator: { resources: args.entityOperatorResources ?? ENTITY_OPERATOR_RESOURCES },
           },
           kafkaExporter: {
             topicRegex: `^(${args.topics.map((t) => escapeRegex(t.name)).join("|")})$`,
             groupRegex: `^${escapeRegex(args.app.consumerGroupPrefix)}.*`,
-            resources: args.exporterResources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
+            resources: args.exporterResources ?? KAFKA_EXPORTER_RESOURCES,
           },
         },
       },
@@ -585,6 +587,14 @@ export class KafkaCluster extends pulumi.ComponentResource {
         ),
     );
 
+    const policies = this.networkPolicies(name, cluster, port, args);
+    // Topics and users are created after, and deleted before, the cluster, its node pools and the
+    // network policies its pods need: the Topic Operator (in the entity operator, which Strimzi runs
+    // for the Kafka resource) removes each KafkaTopic's finalizer, and the User Operator deletes each
+    // user's credentials and ACLs. Deleted in parallel with the cluster, they would wait for an
+    // operator that is already gone, and `pulumi destroy` would hang on them.
+    const topicsAndUsers = { ...child, dependsOn: [...crOpts.dependsOn, this.kafka, ...this.pools, ...policies] };
+
     this.topics = args.topics.map(
       (topic) =>
         new k8s.apiextensions.CustomResource(
@@ -592,10 +602,10 @@ export class KafkaCluster extends pulumi.ComponentResource {
           {
             apiVersion: "kafka.strimzi.io/v1",
             kind: "KafkaTopic",
-            metadata: meta(topic.name, "topic", clusterLabel),
+            metadata: { ...meta(topic.name, "topic", clusterLabel), annotations: awaitAnnotations("KafkaTopic", args.awaitReadiness) },
             spec: topicSpec(topic),
           },
-          { ...crOpts, ...stateful },
+          { ...topicsAndUsers, ...stateful },
         ),
     );
 
@@ -616,7 +626,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
       {
         apiVersion: "kafka.strimzi.io/v1",
         kind: "KafkaUser",
-        metadata: meta(args.app.user, "user", clusterLabel),
+        metadata: { ...meta(args.app.user, "user", clusterLabel), annotations: awaitAnnotations("KafkaUser", args.awaitReadiness) },
         spec: {
           authentication: {
             type: "scram-sha-512",
@@ -625,10 +635,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
           authorization: { type: "simple", acls: appAcls(args.topics.map((t) => t.name), args.app.consumerGroupPrefix) },
         },
       },
-      crOpts,
+      topicsAndUsers,
     );
-
-    this.networkPolicies(name, cluster, port, args);
+    this.ready = [this.kafka, ...this.topics, this.user];
 
     this.port = port;
     this.username = args.app.user;
@@ -647,8 +656,9 @@ export class KafkaCluster extends pulumi.ComponentResource {
     });
   }
 
-  /** Every pod Strimzi creates for this cluster gets its ingress and egress written here. */
-  private networkPolicies(name: string, cluster: string, port: number, args: KafkaClusterArgs): void {
+  /** Every pod Strimzi creates for this cluster gets its ingress and egress written here; returns the policies. */
+  private networkPolicies(name: string, cluster: string, port: number, args: KafkaClusterArgs): pulumi.Resource[] {
+    const created: pulumi.Resource[] = [];
     const ns = args.namespace;
     const kafkaPods = { "strimzi.io/cluster": cluster, "strimzi.io/kind": "Kafka" };
     const entityOperator = { "strimzi.io/name": `${cluster}-entity-operator` };
@@ -656,11 +666,27 @@ export class KafkaCluster extends pulumi.ComponentResource {
     const operatorPeer = { podSelector: { matchLabels: { ...STRIMZI_OPERATOR_POD_LABELS } } };
     const P = STRIMZI_PORTS;
     const policy = (suffix: string, component: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
-      new k8s.networking.v1.NetworkPolicy(
-        `${name}-${suffix}`,
-        { metadata: { name: `${cluster}-${suffix}`, namespace: ns, labels: args.labels(`${cluster}-${suffix}`, component) }, spec },
+      created.push(
+        new k8s.networking.v1.NetworkPolicy(
+          `${name}-${suffix}`,
+          { metadata: { name: `${cluster}-${suffix}`, namespace: ns, labels: args.labels(`${cluster}-${suffix}`, component) }, spec },
+          { parent: this },
+        ),
+      );
+    // On Cilium, the API-server access of `apiServerEgress` below (see components/network.ts).
+    const clusterAccess = (suffix: string, component: string, podLabels: Record<string, string>) => {
+      const cnp = ciliumClusterAccess(
+        `${name}-${suffix}-cluster-access`,
+        {
+          metadata: { name: `${cluster}-${suffix}-cluster-access`, namespace: ns, labels: args.labels(`${cluster}-${suffix}`, component) },
+          podSelector: { matchLabels: podLabels },
+          access: { apiServer: true },
+          api: args.apiServer,
+        },
         { parent: this },
       );
+      if (cnp) created.push(cnp);
+    };
 
     policy("clients", "kafka", {
       podSelector: { matchLabels: { ...kafkaPods, "strimzi.io/broker-role": "true" } },
@@ -679,29 +705,27 @@ export class KafkaCluster extends pulumi.ComponentResource {
       egress: [
         { to: [{ podSelector: { matchLabels: kafkaPods } }], ports: tcp(P.controlPlane, P.replication) },
         // The init container reads its node's zone label for `broker.rack`.
-        apiServerEgress(args.apiServer),
+        ...apiServerEgress(args.apiServer),
       ],
     });
+    clusterAccess("nodes", "kafka", kafkaPods);
     policy("entity-operator", "entity-operator", {
       podSelector: { matchLabels: entityOperator },
       policyTypes: ["Ingress", "Egress"],
       // Topic operator metrics on 8080, user operator on 8081.
       ingress: [{ from: args.metricsScrapers, ports: tcp(8080, 8081) }],
-      egress: [{ to: [{ podSelector: { matchLabels: kafkaPods } }], ports: tcp(P.replication) }, apiServerEgress(args.apiServer)],
+      egress: [{ to: [{ podSelector: { matchLabels: kafkaPods } }], ports: tcp(P.replication) }, ...apiServerEgress(args.apiServer)],
     });
+    clusterAccess("entity-operator", "entity-operator", entityOperator);
     policy("exporter", "exporter", {
       podSelector: { matchLabels: exporter },
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: args.metricsScrapers, ports: tcp(P.metrics) }],
       egress: [{ to: [{ podSelector: { matchLabels: kafkaPods } }], ports: tcp(P.replication) }],
     });
+    return created;
   }
 }
-
-const entityOperatorDefaults: ContainerResources = {
-  requests: { cpu: "100m", memory: "256Mi" },
-  limits: { cpu: "500m", memory: "512Mi" },
-};
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

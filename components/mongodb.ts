@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
-import { apiServerEgress, PUBLIC_IP_BLOCKS, type ApiServerAccess } from "./network";
+import { leafCertificateSpec, type IssuedTls } from "./internal-ca";
+import { awaitAnnotations, helmReleaseAwait } from "./lifecycle";
+import { apiServerEgress, ciliumClusterAccess, PUBLIC_IP_BLOCKS, type ApiServerAccess } from "./network";
 
 /**
  * MongoDB through the Percona Operator for MongoDB: the operator (a Helm release watching only its
@@ -25,8 +26,10 @@ export interface PodPeer {
 
 export const MONGODB_PORT = 27017;
 export const MONGODB_EXPORTER_PORT = 9216;
-/** The only replica set this component manages (no sharding). */
+/** The replica set of an unsharded cluster, and the first shard of a sharded one. */
 export const REPLSET_NAME = "rs0";
+/** The config servers' replica set, as the operator names it (fixed). */
+export const CONFIG_REPLSET_NAME = "cfg";
 /** Finalizer that deletes the volumes with the cluster: never set by this component. */
 export const DELETE_PVC_FINALIZER = "percona.com/delete-psmdb-pvc";
 /** Finalizer that deletes point-in-time oplog chunks from the backup storage with the cluster: never set. */
@@ -40,6 +43,16 @@ export function mongodPodLabels(cluster: string): Record<string, string> {
     "app.kubernetes.io/replset": REPLSET_NAME,
     "app.kubernetes.io/component": "mongod",
   };
+}
+
+/** Labels on every pod of `cluster`: members of every shard, config servers and mongos (`naming.ClusterLabels`). */
+export function mongoClusterPodLabels(cluster: string): Record<string, string> {
+  return { "app.kubernetes.io/name": "percona-server-mongodb", "app.kubernetes.io/instance": cluster };
+}
+
+/** Labels the operator puts on the mongos pods of `cluster` (its `naming.MongosLabels`). */
+export function mongosPodLabels(cluster: string): Record<string, string> {
+  return { ...mongoClusterPodLabels(cluster), "app.kubernetes.io/component": "mongos" };
 }
 
 /** Labels on every database pod any PerconaServerMongoDB creates (its `naming.ClusterLabels`). */
@@ -72,10 +85,10 @@ export interface PerconaMongoOperatorArgs {
   /** Operator image `registry/repository:tag`. */
   image: string;
   /**
-   * Install the chart's CustomResourceDefinitions. CRDs are cluster-scoped: exactly one installation
-   * per cluster may own them, the others set this to false.
+   * Install the chart. False where the cluster's owners install the operator themselves (same chart
+   * and release name) into this namespace. Never its CRDs: the cluster stack owns them.
    */
-  installCrds: boolean;
+  installChart: boolean;
   /**
    * Labels added to the operator's objects and pod, besides the chart's own. Keys the chart sets
    * itself (`app.kubernetes.io/name`, `instance`, `version`, `managed-by`) are dropped: a duplicate
@@ -84,11 +97,16 @@ export interface PerconaMongoOperatorArgs {
   labels: Record<string, string>;
   /** Helm release name. Default `psmdb-operator`. */
   releaseName?: string;
-  /** Default: requests 100m / 128Mi, limits 500m / 256Mi. */
+  /** Default: {@link PSMDB_OPERATOR_RESOURCES}. */
   resources?: ContainerResources;
   /** Where the API server is, for the operator's egress policy. */
   apiServer?: ApiServerAccess;
+  /** Wait for the operator to be ready, rolling back a failed install (see `helmReleaseAwait`). Default true. */
+  awaitReadiness?: boolean;
 }
+
+/** The operator's container. */
+export const PSMDB_OPERATOR_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
 const chartOwnedLabels = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by", "helm.sh/chart"];
 
@@ -110,7 +128,7 @@ export function operatorValues(args: PerconaMongoOperatorArgs): Record<string, u
     podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
     // readOnlyRootFilesystem makes the chart mount an emptyDir on /tmp.
     securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
-    resources: args.resources ?? { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    resources: args.resources ?? PSMDB_OPERATOR_RESOURCES,
     logStructured: true,
   };
 }
@@ -134,7 +152,7 @@ function splitImage(image: string): [string, string] {
  * cluster.
  */
 export class PerconaMongoOperator extends pulumi.ComponentResource {
-  readonly release: k8s.helm.v3.Release;
+  readonly release?: k8s.helm.v3.Release;
   readonly egressPolicy: k8s.networking.v1.NetworkPolicy;
   /** Labels of the operator pod, as the chart sets them: for other pods' ingress rules. */
   readonly podLabels: Record<string, string>;
@@ -144,23 +162,25 @@ export class PerconaMongoOperator extends pulumi.ComponentResource {
     const releaseName = args.releaseName ?? "psmdb-operator";
     this.podLabels = { "app.kubernetes.io/name": args.chart.chart, "app.kubernetes.io/instance": releaseName };
 
-    this.release = new k8s.helm.v3.Release(
-      name,
-      {
-        name: releaseName,
-        namespace: args.namespace,
-        chart: args.chart.chart,
-        version: args.chart.version,
-        repositoryOpts: { repo: args.chart.repo },
-        skipCrds: !args.installCrds,
-        createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
-        maxHistory: 10,
-        values: operatorValues(args),
-      },
-      { parent: this },
-    );
+    this.release = args.installChart
+      ? new k8s.helm.v3.Release(
+          name,
+          {
+            name: releaseName,
+            namespace: args.namespace,
+            chart: args.chart.chart,
+            version: args.chart.version,
+            repositoryOpts: { repo: args.chart.repo },
+            skipCrds: true,
+            createNamespace: false,
+            ...helmReleaseAwait(args.awaitReadiness),
+            cleanupOnFail: true,
+            maxHistory: 10,
+            values: operatorValues(args),
+          },
+          { parent: this },
+        )
+      : undefined;
 
     // The operator talks to the API server and to the database pods it manages (replica set
     // configuration, users, backups). Its own ingress stays closed by the namespace's default deny.
@@ -172,10 +192,20 @@ export class PerconaMongoOperator extends pulumi.ComponentResource {
           podSelector: { matchLabels: this.podLabels },
           policyTypes: ["Egress"],
           egress: [
-            apiServerEgress(args.apiServer),
+            ...apiServerEgress(args.apiServer),
             { to: [{ podSelector: { matchLabels: anyPerconaMongoPod } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
           ],
         },
+      },
+      { parent: this },
+    );
+    ciliumClusterAccess(
+      `${name}-cluster-access`,
+      {
+        metadata: { name: `${releaseName}-cluster-access`, namespace: args.namespace, labels: { ...args.labels, "app.kubernetes.io/name": releaseName } },
+        podSelector: { matchLabels: this.podLabels },
+        access: { apiServer: true },
+        api: args.apiServer,
       },
       { parent: this },
     );
@@ -184,7 +214,7 @@ export class PerconaMongoOperator extends pulumi.ComponentResource {
       releaseName,
       chartVersion: args.chart.version,
       image: args.image,
-      crdsInstalled: args.installCrds,
+      chartInstalled: args.installChart,
       watchedNamespace: args.namespace,
     });
   }
@@ -245,7 +275,10 @@ export interface MongoReplicaSetArgs {
   metricsScrapers: PodPeer[];
   /** Labels of the operator pod, allowed on 27017. */
   operatorPodLabels: Record<string, string>;
-  /** The operator installation: the custom resource waits for it (its CRD and controller). */
+  /**
+   * The operator installation (its release and its network policy): the custom resource waits for it
+   * (its CRD and controller), and is deleted before it, since the operator clears its finalizer.
+   */
   operator?: pulumi.Resource;
   /**
    * Options for what holds or unlocks the data (the custom resource, the encryption key and its
@@ -265,11 +298,64 @@ export interface MongoReplicaSetArgs {
   appCaFile?: string;
   /** Topology key of the zone spread. Default `topology.kubernetes.io/zone`. */
   zoneKey?: string;
-  /** Resources of the exporter sidecar. Default: requests 50m / 64Mi, limits 200m / 128Mi. */
+  /** Resources of the exporter sidecar. Default: {@link MONGODB_EXPORTER_RESOURCES}. */
   exporterResources?: ContainerResources;
-  /** Resources of the backup agent sidecar. Default: requests 100m / 256Mi, limits 1 / 1Gi. */
+  /** Resources of the backup agent sidecar. Default: {@link MONGODB_BACKUP_AGENT_RESOURCES}. */
   backupResources?: ContainerResources;
+  /** Make `pulumi up` wait for the replica set (and its certificates) to be ready (see `awaitAnnotations`). Default true. */
+  awaitReadiness?: boolean;
+  /**
+   * A sharded cluster: `shards` replica sets of `members` each (`rs0`, `rs1`...), a config-server
+   * replica set and mongos routers, each spread, budgeted, on TLS, backed up and with the exporter;
+   * the app's URI then goes through mongos. Default: one replica set.
+   */
+  sharding?: MongoShardingArgs;
 }
+
+export interface MongoShardingArgs {
+  shards: number;
+  /** Config-server replica set members: 1 (development, unsafe flag) or an odd number ≥ 3. */
+  configServers: number;
+  /** mongos routers (stateless). */
+  mongos: number;
+  /** Default: the members' `storage`. */
+  configServerStorage?: string;
+  /** Default: the members' `resources`. */
+  configServerResources?: ContainerResources;
+  /** Default: the members' `resources`. */
+  mongosResources?: ContainerResources;
+}
+
+/** The topology of a cluster: its shards' replica sets (one, unsharded), config servers and routers. */
+export interface MongoTopology {
+  replsets: string[];
+  members: number;
+  configServers?: number;
+  mongos?: number;
+  /** The operator's explicit flag for a replica set (shard or config servers) under 3 members. */
+  unsafeReplsetSize: boolean;
+}
+
+/** The topology `members` and `sharding` describe; rejects even replica sets and empty tiers. */
+export function mongoTopology(members: number, sharding?: MongoShardingArgs): MongoTopology {
+  const { size, unsafeReplsetSize } = replsetSizing(members);
+  if (!sharding) return { replsets: [REPLSET_NAME], members: size, unsafeReplsetSize };
+  const cfg = replsetSizing(sharding.configServers);
+  if (!Number.isInteger(sharding.shards) || sharding.shards < 1) throw new Error(`MongoDB sharded cluster of ${sharding.shards} shards: at least 1`);
+  if (!Number.isInteger(sharding.mongos) || sharding.mongos < 1) throw new Error(`MongoDB sharded cluster with ${sharding.mongos} mongos: at least 1`);
+  return {
+    replsets: Array.from({ length: sharding.shards }, (_, i) => `rs${i}`),
+    members: size,
+    configServers: cfg.size,
+    mongos: sharding.mongos,
+    unsafeReplsetSize: unsafeReplsetSize || cfg.unsafeReplsetSize,
+  };
+}
+
+/** The `mongodb_exporter` sidecar of each member. */
+export const MONGODB_EXPORTER_RESOURCES: ContainerResources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
+/** The backup agent (`pbm-agent`) the operator adds to each member. */
+export const MONGODB_BACKUP_AGENT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 
 /** Replica set size and whether the operator's explicit unsafe flag is needed; rejects even sizes. */
 export function replsetSizing(members: number): { size: number; unsafeReplsetSize: boolean } {
@@ -297,9 +383,9 @@ export interface MongoUriParts {
   tlsCAFile?: string;
 }
 
-/** A `mongodb://` URI with TLS on; user, password and options are percent-encoded. */
-export function mongodbUri(p: MongoUriParts): string {
-  const query = new URLSearchParams({ replicaSet: p.replicaSet, authSource: p.authSource, tls: "true", ...(p.tlsCAFile ? { tlsCAFile: p.tlsCAFile } : {}) });
+/** A `mongodb://` URI with TLS on; user, password and options are percent-encoded. No `replicaSet` through mongos. */
+export function mongodbUri(p: Omit<MongoUriParts, "replicaSet"> & { replicaSet?: string }): string {
+  const query = new URLSearchParams({ ...(p.replicaSet ? { replicaSet: p.replicaSet } : {}), authSource: p.authSource, tls: "true", ...(p.tlsCAFile ? { tlsCAFile: p.tlsCAFile } : {}) });
   return `mongodb://${encodeURIComponent(p.username)}:${encodeURIComponent(p.password)}@${p.hosts.join(",")}/${encodeURIComponent(p.database)}?${query}`;
 }
 
@@ -317,10 +403,24 @@ const systemUsers = {
  * (`GetCertificateSans`, without sharding): localhost for the sidecars, the replica set's headless
  * Service, and each member through it, with and without the cluster domain.
  */
-export function memberCertificateDnsNames(cluster: string, namespace: string, clusterDomain = "svc.cluster.local"): string[] {
-  const service = `${cluster}-${REPLSET_NAME}`;
-  const domains = [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.${clusterDomain}`];
+export function memberCertificateDnsNames(
+  cluster: string,
+  namespace: string,
+  clusterDomain = "svc.cluster.local",
+  topology: Pick<MongoTopology, "replsets" | "mongos"> = { replsets: [REPLSET_NAME] },
+): string[] {
+  // Sharded, the same certificates serve every shard, the config servers and mongos (as the operator's do).
+  const services = [
+    ...topology.replsets.map((rs) => `${cluster}-${rs}`),
+    ...(topology.mongos !== undefined ? [`${cluster}-${CONFIG_REPLSET_NAME}`, `${cluster}-mongos`] : []),
+  ];
+  const domains = services.flatMap((service) => [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.${clusterDomain}`]);
   return ["localhost", ...new Set([...domains, ...domains.map((d) => `*.${d}`)])];
+}
+
+/** `host:port` of the mongos Service the app connects through, in a sharded cluster. */
+export function mongosHost(cluster: string, namespace: string, clusterDomain = "svc.cluster.local"): string {
+  return `${cluster}-mongos.${namespace}.${clusterDomain}:${MONGODB_PORT}`;
 }
 
 /** The mongod configuration passed through `replsets[].configuration`. */
@@ -352,6 +452,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
   readonly appUserSecret: k8s.core.v1.Secret;
   readonly backupCredentials: k8s.core.v1.Secret;
   readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
+  /** What clients wait for: the replica set, awaited until the operator reports it ready. */
+  readonly ready: pulumi.Resource[];
   /** The members' Certificates (client-facing, then member authentication), when `tls` is given. */
   readonly certificates: k8s.apiextensions.CustomResource[];
   /** Connection string of the application user (a Pulumi secret). */
@@ -363,7 +465,9 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before registering anything: a wrong size must not leave half a component behind.
-    const { size, unsafeReplsetSize } = replsetSizing(args.members);
+    const topology = mongoTopology(args.members, args.sharding);
+    const { members: size, unsafeReplsetSize } = topology;
+    const sharded = args.sharding !== undefined;
     super("diaspomoney:data:MongoReplicaSet", name, {}, opts);
     this.port = MONGODB_PORT;
     this.metricsPort = MONGODB_EXPORTER_PORT;
@@ -374,7 +478,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       namespace: args.namespace,
       labels: { ...args.labels, "app.kubernetes.io/name": objectName },
     });
-    this.podLabels = mongodPodLabels(name);
+    // Sharded, every pod of the cluster (shards, config servers, mongos) is a member of the same policy and monitor.
+    this.podLabels = sharded ? mongoClusterPodLabels(name) : mongodPodLabels(name);
     const names = {
       users: `${name}-users`,
       encryptionKey: `${name}-encryption-key`,
@@ -421,7 +526,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
 
     // The operator leaves alone TLS Secrets it did not create (cert-manager Secrets included, when
     // their issuer is not its own), so these must exist before the PerconaServerMongoDB does: until
-    // then the operator would issue its own certificates under the same names. `WAIT_FOR_READY`
+    // then the operator would issue its own certificates under the same names. Their await annotations
     // holds the custom resource back until cert-manager has written both.
     this.certificates = args.tls
       ? [
@@ -434,7 +539,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
             {
               apiVersion: "cert-manager.io/v1",
               kind: "Certificate",
-              metadata: { ...meta(secretName), annotations: { ...WAIT_FOR_READY } },
+              metadata: { ...meta(secretName), annotations: awaitAnnotations("Certificate", args.awaitReadiness) },
               spec: pulumi.output(args.namespace).apply((ns) =>
                 leafCertificateSpec({
                   secretName,
@@ -444,7 +549,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
                   // its subject carries the same O/OU/DC as its own, so both certificates carry one,
                   // as the operator's own do, and nothing else we issue does.
                   organizations: ["PSMDB"],
-                  dnsNames: memberCertificateDnsNames(name, ns, args.clusterDomain),
+                  dnsNames: memberCertificateDnsNames(name, ns, args.clusterDomain, topology),
                   // Members and the operator connect as clients with these same certificates.
                   usages: ["server auth", "client auth", "digital signature"],
                   duration: tls.duration,
@@ -458,8 +563,8 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         })
       : [];
 
-    const exporterResources = args.exporterResources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } };
-    const backupResources = args.backupResources ?? { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+    const exporterResources = args.exporterResources ?? MONGODB_EXPORTER_RESOURCES;
+    const backupResources = args.backupResources ?? MONGODB_BACKUP_AGENT_RESOURCES;
     const secretEnv = (envName: string, keyName: string) => ({ name: envName, valueFrom: { secretKeyRef: { name: names.users, key: keyName } } });
     const exporterTlsDir = "/etc/mongodb-exporter/tls";
     const exporter = {
@@ -480,6 +585,54 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     };
 
     const zoneKey = args.zoneKey ?? "topology.kubernetes.io/zone";
+    const zoneSpread = (labels: Record<string, string>) => ({
+      maxSkew: 1,
+      topologyKey: zoneKey,
+      // Soft: a cluster with fewer zones than members must still schedule the replica set.
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: labels },
+    });
+    const podSecurityContext = { runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } };
+    const sidecarVolumes = [{ name: "exporter-tls", secret: { secretName: names.ssl, items: [{ key: "ca.crt", path: "ca.crt" }] } }];
+    /** One replica set (a shard, or the config servers): spread over nodes and zones, budgeted, encrypted, exported. */
+    const replset = (rsName: string, members: number, resources: ContainerResources, storage: string) => ({
+      name: rsName,
+      size: members,
+      configuration: mongodConfiguration(),
+      affinity: { antiAffinityTopologyKey: "kubernetes.io/hostname" },
+      // Each replica set spread on its own: the members of one shard in different zones.
+      topologySpreadConstraints: [
+        zoneSpread({
+          ...mongoClusterPodLabels(name),
+          "app.kubernetes.io/replset": rsName,
+          ...(rsName === CONFIG_REPLSET_NAME ? {} : { "app.kubernetes.io/component": "mongod" }),
+        }),
+      ],
+      podDisruptionBudget: { maxUnavailable: 1 },
+      resources,
+      volumeSpec: {
+        persistentVolumeClaim: {
+          ...(args.storageClassName ? { storageClassName: args.storageClassName } : {}),
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage } },
+        },
+      },
+      podSecurityContext,
+      // The mongod image writes outside its data volume at start: no read-only root filesystem.
+      containerSecurityContext: restrictedContainer,
+      sidecars: [exporter],
+      sidecarVolumes,
+      expose: { enabled: false },
+    });
+    const configServers = () => {
+      const { name: _fixed, ...spec } = replset(
+        CONFIG_REPLSET_NAME,
+        topology.configServers!,
+        args.sharding!.configServerResources ?? args.resources,
+        args.sharding!.configServerStorage ?? args.storage,
+      );
+      return spec;
+    };
     const retention = { type: "count", count: args.backup.keep, deleteFromStorage: true };
     const clusterSpec = {
       crVersion: args.crVersion,
@@ -496,45 +649,27 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       // without, the operator asks cert-manager for a CA and the certificates, and renews them.
       tls: { mode: "requireTLS", allowInvalidCertificates: false, ...(args.tls ? {} : { certValidityDuration: "2160h" }) },
       initContainerSecurityContext: restrictedContainer,
-      replsets: [
-        {
-          name: REPLSET_NAME,
-          size,
-          configuration: mongodConfiguration(),
-          affinity: { antiAffinityTopologyKey: "kubernetes.io/hostname" },
-          topologySpreadConstraints: [
-            {
-              maxSkew: 1,
-              topologyKey: zoneKey,
-              // Soft: a cluster with fewer zones than members must still schedule the replica set.
-              whenUnsatisfiable: "ScheduleAnyway",
-              labelSelector: { matchLabels: this.podLabels },
+      replsets: topology.replsets.map((rs) => replset(rs, size, args.resources, args.storage)),
+      sharding: args.sharding
+        ? {
+            enabled: true,
+            balancer: { enabled: true },
+            configsvrReplSet: configServers(),
+            mongos: {
+              size: topology.mongos,
+              affinity: { antiAffinityTopologyKey: "kubernetes.io/hostname" },
+              topologySpreadConstraints: [zoneSpread(mongosPodLabels(name))],
+              podDisruptionBudget: { maxUnavailable: 1 },
+              resources: args.sharding.mongosResources ?? args.resources,
+              podSecurityContext,
+              containerSecurityContext: restrictedContainer,
+              sidecars: [exporter],
+              sidecarVolumes,
+              // Inside the cluster only: the app is the one client.
+              expose: { type: "ClusterIP" },
             },
-          ],
-          podDisruptionBudget: { maxUnavailable: 1 },
-          resources: args.resources,
-          volumeSpec: {
-            persistentVolumeClaim: {
-              ...(args.storageClassName ? { storageClassName: args.storageClassName } : {}),
-              accessModes: ["ReadWriteOnce"],
-              resources: { requests: { storage: args.storage } },
-            },
-          },
-          podSecurityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1001,
-            runAsGroup: 1001,
-            fsGroup: 1001,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          // The mongod image writes outside its data volume at start: no read-only root filesystem.
-          containerSecurityContext: restrictedContainer,
-          sidecars: [exporter],
-          sidecarVolumes: [{ name: "exporter-tls", secret: { secretName: names.ssl, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
-          expose: { enabled: false },
-        },
-      ],
-      sharding: { enabled: false },
+          }
+        : { enabled: false },
       users: [
         {
           name: args.appUser.name,
@@ -568,6 +703,56 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
       },
     };
 
+    const backupEgress = args.backup.egress ?? PUBLIC_IP_BLOCKS;
+    const members = { podSelector: { matchLabels: this.podLabels } };
+    // Before the custom resource, and deleted after it: the operator reaches the members to shut them
+    // down in order (its finalizer) and to form the replica set.
+    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+      `${name}-network`,
+      {
+        metadata: meta(name),
+        spec: {
+          // Sharded, the data-bearing pods (shards, config servers); the routers have their own policy below.
+          podSelector: sharded
+            ? { matchLabels: this.podLabels, matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["mongos"] }] }
+            : { matchLabels: this.podLabels },
+          policyTypes: ["Ingress", "Egress"],
+          ingress: [
+            // Sharded, clients reach mongos only, never a shard directly.
+            ...(sharded ? [] : [{ from: args.clients.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_PORT }] }]),
+            { from: [members, { podSelector: { matchLabels: args.operatorPodLabels } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+            { from: args.metricsScrapers.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_EXPORTER_PORT }] },
+          ],
+          egress: [
+            { to: [members], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+            // The backup agent (a container of each member) uploads to S3.
+            { to: backupEgress.map((ipBlock) => ({ ipBlock })), ports: [{ protocol: "TCP", port: 443 }] },
+          ],
+        },
+      },
+      child,
+    );
+    const mongosPolicy = sharded
+      ? [
+          new k8s.networking.v1.NetworkPolicy(
+            `${name}-mongos-network`,
+            {
+              metadata: meta(`${name}-mongos`),
+              spec: {
+                podSelector: { matchLabels: mongosPodLabels(name) },
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [
+                  { from: [...args.clients.map(peerSelector), members, { podSelector: { matchLabels: args.operatorPodLabels } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
+                  { from: args.metricsScrapers.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_EXPORTER_PORT }] },
+                ],
+                egress: [{ to: [members], ports: [{ protocol: "TCP", port: MONGODB_PORT }] }],
+              },
+            },
+            child,
+          ),
+        ]
+      : [];
+
     this.cluster = new k8s.apiextensions.CustomResource(
       `${name}-cluster`,
       {
@@ -575,6 +760,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
         kind: "PerconaServerMongoDB",
         metadata: {
           ...meta(name),
+          annotations: awaitAnnotations("PerconaServerMongoDB", args.awaitReadiness),
           // Ordered pod shutdown on delete, and nothing else: the volumes and the PITR chunks stay
           // (no delete-psmdb-pvc, no delete-pitr-chunks).
           finalizers: ["percona.com/delete-psmdb-pods-in-order"],
@@ -590,35 +776,17 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           this.appUserSecret,
           this.backupCredentials,
           ...this.certificates,
+          this.networkPolicy,
+          ...mongosPolicy,
         ],
       },
     );
+    this.ready = [this.cluster];
 
-    const backupEgress = args.backup.egress ?? PUBLIC_IP_BLOCKS;
-    const members = { podSelector: { matchLabels: this.podLabels } };
-    this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
-      `${name}-network`,
-      {
-        metadata: meta(name),
-        spec: {
-          podSelector: { matchLabels: this.podLabels },
-          policyTypes: ["Ingress", "Egress"],
-          ingress: [
-            { from: args.clients.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
-            { from: [members, { podSelector: { matchLabels: args.operatorPodLabels } }], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
-            { from: args.metricsScrapers.map(peerSelector), ports: [{ protocol: "TCP", port: MONGODB_EXPORTER_PORT }] },
-          ],
-          egress: [
-            { to: [members], ports: [{ protocol: "TCP", port: MONGODB_PORT }] },
-            // The backup agent (a container of each member) uploads to S3.
-            { to: backupEgress.map((ipBlock) => ({ ipBlock })), ports: [{ protocol: "TCP", port: 443 }] },
-          ],
-        },
-      },
-      child,
-    );
-
-    const hosts = pulumi.output(args.namespace).apply((ns) => memberHosts(name, ns, size, args.clusterDomain));
+    // Sharded, the app talks to the routers' Service; otherwise to every member of the replica set.
+    const hosts = pulumi
+      .output(args.namespace)
+      .apply((ns) => (sharded ? [mongosHost(name, ns, args.clusterDomain)] : memberHosts(name, ns, size, args.clusterDomain)));
     this.appUri = pulumi.secret(
       pulumi.all([hosts, appPassword]).apply(([h, password]) =>
         mongodbUri({
@@ -626,7 +794,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
           password,
           hosts: h,
           database: args.appUser.database,
-          replicaSet: REPLSET_NAME,
+          replicaSet: sharded ? undefined : REPLSET_NAME,
           authSource: args.appUser.database,
           tlsCAFile: args.appCaFile,
         }),
@@ -636,6 +804,7 @@ export class MongoReplicaSet extends pulumi.ComponentResource {
     this.registerOutputs({
       name,
       members: size,
+      topology: sharded ? { shards: topology.replsets, configServers: topology.configServers, mongos: topology.mongos } : { replicaSet: REPLSET_NAME },
       unsafeReplsetSize,
       tlsMode: "requireTLS",
       tlsIssuer: args.tls ? args.tls.issuer : "operator",

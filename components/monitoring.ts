@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ContainerResources } from "./namespaces";
-import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
+import { helmChartAwait } from "./lifecycle";
+import { apiServerEgress, ciliumClusterAccess, nodeEgress, tcp, type ApiServerAccess, type ClusterAccess } from "./network";
 
 /**
  * kube-prometheus-stack in a namespace that enforces Pod Security `restricted`: Prometheus,
@@ -52,8 +53,12 @@ export interface MonitoringStackArgs {
    */
   releaseName: string;
   chart: PinnedChart;
-  /** Install the prometheus-operator CRDs: on exactly one stack per cluster. */
-  installCrds: boolean;
+  /**
+   * Install the chart. False where the cluster's owners install kube-prometheus-stack themselves
+   * (same chart and release name) into this namespace. The CRDs are never the chart's: the cluster
+   * stack owns them.
+   */
+  installChart: boolean;
   /** Labels of an object this component creates (standard labels of the platform). */
   labels: (name: string, component?: string) => Record<string, string>;
   /** Labels added to every object the chart renders (must not include keys the chart sets itself). */
@@ -96,7 +101,25 @@ export interface MonitoringStackArgs {
     /** Ports Alertmanager sends notifications to (HTTPS for Slack and PagerDuty, SMTP). */
     notificationPorts: number[];
   };
+  /** Make `pulumi up` wait for every object the chart renders (see `helmChartAwait`). Default true. */
+  awaitReadiness?: boolean;
 }
+
+/**
+ * Containers of the stack's pods, for the namespace's quota (infra/sizing.ts). Prometheus and
+ * Alertmanager pods also run the operator's config reloader (and an init copy of it); Grafana runs
+ * two sidecars (dashboards, datasources); the operator and kube-state-metrics one container each.
+ */
+export const MONITORING_RESOURCES = {
+  prometheus: { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } },
+  configReloader: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+  alertmanager: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+  grafana: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+  /** Grafana's sidecars, the operator and kube-state-metrics. */
+  small: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+} as const satisfies Record<string, ContainerResources>;
+/** Alertmanager's volume (silences, notification log) unless the caller sizes it. */
+export const ALERTMANAGER_STORAGE = "1Gi";
 
 /** Where each UI of the stack listens: Service, Service port, container port and pod labels. */
 export interface StackEndpoint {
@@ -186,6 +209,33 @@ export const KUBE_STATE_METRICS_COLLECTORS = [
 ];
 
 /**
+ * The chart's own default metric relabelings of the kubelet endpoints (kube-prometheus-stack
+ * values.yaml, `kubelet.serviceMonitor`): they drop high-cardinality series nobody graphs. Setting
+ * `cAdvisorMetricRelabelings` or `metricRelabelings` replaces the chart's list rather than extending
+ * it, so ours repeat them before adding their own rules.
+ */
+export const KUBELET_CHART_RELABELINGS = {
+  cAdvisor: [
+    { sourceLabels: ["__name__"], action: "drop", regex: "container_cpu_(cfs_throttled_seconds_total|load_average_10s|system_seconds_total|user_seconds_total)" },
+    {
+      sourceLabels: ["__name__"],
+      action: "drop",
+      regex: "container_fs_(io_current|io_time_seconds_total|io_time_weighted_seconds_total|reads_merged_total|sector_reads_total|sector_writes_total|writes_merged_total)",
+    },
+    { sourceLabels: ["__name__"], action: "drop", regex: "container_memory_(mapped_file|swap)" },
+    { sourceLabels: ["__name__"], action: "drop", regex: "container_(file_descriptors|tasks_state|threads_max)" },
+    { sourceLabels: ["__name__", "scope"], action: "drop", regex: "container_memory_failures_total;hierarchy" },
+    { sourceLabels: ["__name__", "interface"], action: "drop", regex: "container_network_.*;(cali|cilium|cni|lxc|nodelocaldns|tunl).*" },
+    { sourceLabels: ["__name__"], action: "drop", regex: "container_spec.*" },
+    { sourceLabels: ["id", "pod"], action: "drop", regex: ".+;" },
+  ],
+  kubelet: [
+    { action: "drop", sourceLabels: ["__name__", "le"], regex: "(csi_operations|storage_operation_duration)_seconds_bucket;(0.25|2.5|15|25|120|600)(\\.0)?" },
+  ],
+  probes: [],
+} as const;
+
+/**
  * Chart values. Nothing secret: Grafana's admin login is a Secret the chart only references, and
  * receivers' credentials live in the AlertmanagerConfig's Secret.
  */
@@ -196,17 +246,18 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
   const namespaces = [args.namespace, ...args.watchedNamespaces];
   const inOurNamespaces = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }] };
   const keepOurNamespaces = [{ sourceLabels: ["namespace"], regex: namespaces.join("|"), action: "keep" }];
-  const prometheusResources = args.prometheus.resources ?? { requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } };
-  const small = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };
+  const prometheusResources = args.prometheus.resources ?? MONITORING_RESOURCES.prometheus;
+  const small = MONITORING_RESOURCES.small;
   const volume = (size: string) => ({ volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } } } });
   // A selector nothing carries: Alertmanager's whole configuration is the one AlertmanagerConfig
   // named in `alertmanagerConfiguration`, never merged with others.
   const noOtherAlertmanagerConfigs = { matchLabels: { "diaspomoney.fr/alertmanager-config": "merged" } };
+  const chartLabels = args.chartLabels ?? {};
 
   return {
     fullnameOverride: release,
-    commonLabels: args.chartLabels ?? {},
-    crds: { enabled: args.installCrds },
+    commonLabels: chartLabels,
+    crds: { enabled: false },
     windowsMonitoring: { enabled: false },
 
     defaultRules: {
@@ -243,13 +294,14 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
     coreDns: { enabled: false },
     kubeDns: { enabled: false },
     // cAdvisor (CPU, memory) and volume statistics come from the kubelets; only series of the
-    // environment's namespaces are kept, other tenants' stay out of this Prometheus.
+    // environment's namespaces are kept, other tenants' stay out of this Prometheus. The chart's own
+    // drop rules come first: overriding a list replaces it.
     kubelet: {
       enabled: true,
       serviceMonitor: {
-        cAdvisorMetricRelabelings: keepOurNamespaces,
-        metricRelabelings: keepOurNamespaces,
-        probesMetricRelabelings: keepOurNamespaces,
+        cAdvisorMetricRelabelings: [...KUBELET_CHART_RELABELINGS.cAdvisor, ...keepOurNamespaces],
+        metricRelabelings: [...KUBELET_CHART_RELABELINGS.kubelet, ...keepOurNamespaces],
+        probesMetricRelabelings: [...KUBELET_CHART_RELABELINGS.probes, ...keepOurNamespaces],
       },
     },
 
@@ -258,6 +310,8 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
     kubeStateMetrics: { enabled: true },
     "kube-state-metrics": {
       fullnameOverride: ep.kubeStateMetrics.service,
+      // A subchart: `commonLabels` above never reaches it; its objects and pods take `customLabels`.
+      customLabels: chartLabels,
       namespaces: namespaces.join(","),
       rbac: { create: true, useClusterRole: false },
       collectors: KUBE_STATE_METRICS_COLLECTORS,
@@ -277,7 +331,7 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
       securityContext: restrictedPod(65534, 65534),
       containerSecurityContext: RESTRICTED_CONTAINER,
       resources: small,
-      prometheusConfigReloader: { resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } } },
+      prometheusConfigReloader: { resources: MONITORING_RESOURCES.configReloader },
     },
 
     prometheus: {
@@ -314,6 +368,8 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
         scrapeConfigNamespaceSelector: inOurNamespaces,
         securityContext: restrictedPod(1000, 2000),
         resources: prometheusResources,
+        // The operator builds the pods: `commonLabels` reaches the Prometheus object, not them.
+        podMetadata: { labels: chartLabels },
       },
     },
 
@@ -328,15 +384,19 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
         podAntiAffinity: "soft",
         podAntiAffinityTopologyKey: "kubernetes.io/hostname",
         alertmanagerConfigSelector: noOtherAlertmanagerConfigs,
-        storage: volume(args.alertmanager.storage ?? "1Gi"),
+        storage: volume(args.alertmanager.storage ?? ALERTMANAGER_STORAGE),
         securityContext: restrictedPod(1000, 2000),
-        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "200m", memory: "256Mi" } },
+        resources: MONITORING_RESOURCES.alertmanager,
+        podMetadata: { labels: chartLabels },
       },
     },
 
     grafana: {
       enabled: true,
       fullnameOverride: ep.grafana.service,
+      // A subchart: its objects take `extraLabels`, its pods `podLabels`.
+      extraLabels: chartLabels,
+      podLabels: chartLabels,
       replicas: args.grafana.replicas,
       podDisruptionBudget: args.grafana.replicas > 1 ? { minAvailable: 1 } : {},
       topologySpreadConstraints:
@@ -357,7 +417,7 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs): Record<str
       rbac: { create: true, namespaced: true, pspEnabled: false },
       securityContext: restrictedPod(472, 472),
       containerSecurityContext: { ...RESTRICTED_CONTAINER, privileged: false },
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+      resources: MONITORING_RESOURCES.grafana,
       sidecar: {
         securityContext: RESTRICTED_CONTAINER,
         resources: small,
@@ -395,6 +455,21 @@ function peerOf(p: { namespace?: string; podLabels: Record<string, string> }): k
   };
 }
 
+/**
+ * What the stack's pods need of the cluster itself, by policy name of {@link monitoringNetworkPolicies}:
+ * on Cilium, the companion CiliumNetworkPolicies of its `apiServerEgress` and `nodeEgress` rules.
+ */
+export function monitoringClusterAccess(args: MonitoringStackArgs): Record<string, { podSelector: { matchLabels: Record<string, string> }; access: ClusterAccess }> {
+  const ep = stackEndpoints(args.releaseName);
+  const of = (podLabels: Record<string, string>, access: ClusterAccess) => ({ podSelector: { matchLabels: podLabels }, access });
+  return {
+    prometheus: of(ep.prometheus.podLabels, { apiServer: true, nodePorts: [KUBELET_PORT] }),
+    grafana: of(ep.grafana.podLabels, { apiServer: true }),
+    operator: of(ep.operator.podLabels, { apiServer: true }),
+    "kube-state-metrics": of(ep.kubeStateMetrics.podLabels, { apiServer: true }),
+  };
+}
+
 /** The NetworkPolicies of the stack's pods, as plain specs (name → spec). */
 export function monitoringNetworkPolicies(args: MonitoringStackArgs): Record<string, k8s.types.input.networking.v1.NetworkPolicySpec> {
   const ep = stackEndpoints(args.releaseName);
@@ -422,8 +497,8 @@ export function monitoringNetworkPolicies(args: MonitoringStackArgs): Record<str
         { to: [pod(ep.kubeStateMetrics.podLabels)], ports: tcp(ep.kubeStateMetrics.targetPort) },
         ...n.scrapeTargets.map((t) => ({ to: [peerOf(t)], ports: tcp(...t.ports) })),
         // Kubelets listen on the nodes' addresses, which no pod selector matches.
-        { to: anywhere, ports: tcp(KUBELET_PORT) },
-        apiServerEgress(n.apiServer),
+        ...nodeEgress(n.apiServer, [KUBELET_PORT]),
+        ...apiServerEgress(n.apiServer),
       ],
     },
     alertmanager: {
@@ -449,20 +524,20 @@ export function monitoringNetworkPolicies(args: MonitoringStackArgs): Record<str
         { to: [pod(ep.prometheus.podLabels)], ports: tcp(ep.prometheus.targetPort) },
         { to: [pod(ep.alertmanager.podLabels)], ports: tcp(ep.alertmanager.targetPort) },
         // The sidecars watch ConfigMaps (dashboards, datasources).
-        apiServerEgress(n.apiServer),
+        ...apiServerEgress(n.apiServer),
       ],
     },
     operator: {
       podSelector: { matchLabels: ep.operator.podLabels },
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [pod(ep.prometheus.podLabels)], ports: tcp(ep.operator.targetPort) }],
-      egress: [apiServerEgress(n.apiServer)],
+      egress: [...apiServerEgress(n.apiServer)],
     },
     "kube-state-metrics": {
       podSelector: { matchLabels: ep.kubeStateMetrics.podLabels },
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [pod(ep.prometheus.podLabels)], ports: tcp(ep.kubeStateMetrics.targetPort) }],
-      egress: [apiServerEgress(n.apiServer)],
+      egress: [...apiServerEgress(n.apiServer)],
     },
   };
 }
@@ -472,7 +547,7 @@ export function monitoringNetworkPolicies(args: MonitoringStackArgs): Record<str
  * pods. Its `endpoints` are what a reverse proxy routes to.
  */
 export class MonitoringStack extends pulumi.ComponentResource {
-  readonly chart: k8s.helm.v4.Chart;
+  readonly chart?: k8s.helm.v4.Chart;
   readonly endpoints: ReturnType<typeof stackEndpoints>;
   readonly grafanaAdminSecret: k8s.core.v1.Secret;
 
@@ -496,28 +571,35 @@ export class MonitoringStack extends pulumi.ComponentResource {
       inNamespace,
     );
 
-    this.chart = new k8s.helm.v4.Chart(
-      name,
-      {
-        name: args.releaseName,
-        chart: args.chart.chart,
-        version: args.chart.version,
-        repositoryOpts: { repo: args.chart.repo },
-        namespace: args.namespace,
-        skipCrds: !args.installCrds,
-        values: kubePrometheusStackValues(args),
-      },
-      { parent: this, dependsOn: [this.grafanaAdminSecret] },
-    );
+    this.chart = args.installChart
+      ? new k8s.helm.v4.Chart(
+          name,
+          {
+            name: args.releaseName,
+            chart: args.chart.chart,
+            version: args.chart.version,
+            repositoryOpts: { repo: args.chart.repo },
+            namespace: args.namespace,
+            skipCrds: true,
+            ...helmChartAwait(args.awaitReadiness),
+            values: kubePrometheusStackValues(args),
+          },
+          { parent: this, dependsOn: [this.grafanaAdminSecret] },
+        )
+      : undefined;
 
     for (const [policy, spec] of Object.entries(monitoringNetworkPolicies(args))) {
       new k8s.networking.v1.NetworkPolicy(`${name}-${policy}`, { metadata: meta(`monitoring-${policy}`, "monitoring"), spec }, inNamespace);
+    }
+    for (const [policy, access] of Object.entries(monitoringClusterAccess(args))) {
+      const metadata = meta(`monitoring-${policy}-cluster-access`, "monitoring");
+      ciliumClusterAccess(`${name}-${policy}-cluster-access`, { metadata, podSelector: access.podSelector, access: access.access, api: args.network.apiServer }, inNamespace);
     }
 
     this.registerOutputs({
       release: args.releaseName,
       chartVersion: args.chart.version,
-      crdsInstalled: args.installCrds,
+      chartInstalled: args.installChart,
       watchedNamespaces: [args.namespace, ...args.watchedNamespaces],
       endpoints: this.endpoints,
       grafanaAdminSecret: adminSecretName,

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "./internal-ca";
+import { leafCertificateSpec, type IssuedTls } from "./internal-ca";
+import { AWAIT_ANNOTATION, awaitAnnotations, checksum, checksumAnnotations, helmReleaseAwait } from "./lifecycle";
 import { chartPodLabels, type PinnedChart } from "./kafka";
-import { apiServerEgress, tcp, type ApiServerAccess } from "./network";
+import { apiServerEgress, ciliumClusterAccess, tcp, type ApiServerAccess } from "./network";
 import type { ContainerResources } from "./namespaces";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -34,12 +35,20 @@ export interface RedisOperatorArgs {
   /** The operator image, from the operator's own registry. */
   image: { repository: string; tag: string };
   labels: Labels;
-  /** Install the CRDs (cluster-wide, shared by every installation of the cluster: one owns them). */
-  installCrds: boolean;
-  /** Default: 100m/128Mi requested, 500m/256Mi limit. */
+  /**
+   * Install the chart. False where the cluster's owners install the operator themselves (same chart
+   * and release name) into this namespace. Never its CRDs: the cluster stack owns them.
+   */
+  installChart: boolean;
+  /** Default: {@link REDIS_OPERATOR_RESOURCES}. */
   resources?: ContainerResources;
   apiServer?: ApiServerAccess;
+  /** Wait for the operator to be ready, rolling back a failed install (see `helmReleaseAwait`). Default true. */
+  awaitReadiness?: boolean;
 }
+
+/** The operator's container. */
+export const REDIS_OPERATOR_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
 /**
  * OT-Container-Kit's redis-operator, watching only its namespace with namespace-scoped RBAC (a Role,
@@ -48,29 +57,31 @@ export interface RedisOperatorArgs {
  * deleted with the stack that installed them. The webhook, the only part needing cert-manager, stays off.
  */
 export class RedisOperator extends pulumi.ComponentResource {
-  readonly release: k8s.helm.v3.Release;
+  readonly release?: k8s.helm.v3.Release;
   readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
 
   constructor(name: string, args: RedisOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:data:RedisOperator", name, {}, opts);
 
-    this.release = new k8s.helm.v3.Release(
-      name,
-      {
-        name: "redis-operator",
-        chart: args.chart.chart,
-        version: args.chart.version,
-        ...(args.chart.repo ? { repositoryOpts: { repo: args.chart.repo } } : {}),
-        namespace: args.namespace,
-        createNamespace: false,
-        skipCrds: !args.installCrds,
-        atomic: true,
-        cleanupOnFail: true,
-        maxHistory: 10,
-        values: redisOperatorValues(args),
-      },
-      { parent: this },
-    );
+    this.release = args.installChart
+      ? new k8s.helm.v3.Release(
+          name,
+          {
+            name: "redis-operator",
+            chart: args.chart.chart,
+            version: args.chart.version,
+            ...(args.chart.repo ? { repositoryOpts: { repo: args.chart.repo } } : {}),
+            namespace: args.namespace,
+            createNamespace: false,
+            skipCrds: true,
+            ...helmReleaseAwait(args.awaitReadiness),
+            cleanupOnFail: true,
+            maxHistory: 10,
+            values: redisOperatorValues(args),
+          },
+          { parent: this },
+        )
+      : undefined;
 
     this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
       `${name}-network`,
@@ -81,7 +92,7 @@ export class RedisOperator extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           ingress: [],
           egress: [
-            apiServerEgress(args.apiServer),
+            ...apiServerEgress(args.apiServer),
             // The operator forms and heals the cluster with redis commands sent to each pod.
             {
               to: [{ podSelector: { matchExpressions: [{ key: "redis_setup_type", operator: "Exists" }] } }],
@@ -92,8 +103,18 @@ export class RedisOperator extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    ciliumClusterAccess(
+      `${name}-cluster-access`,
+      {
+        metadata: { name: "redis-operator-cluster-access", namespace: args.namespace, labels: args.labels("redis-operator", "operator") },
+        podSelector: { matchLabels: { ...REDIS_OPERATOR_POD_LABELS } },
+        access: { apiServer: true },
+        api: args.apiServer,
+      },
+      { parent: this },
+    );
 
-    this.registerOutputs({ chartVersion: args.chart.version, image: `${args.image.repository}:${args.image.tag}`, installCrds: args.installCrds });
+    this.registerOutputs({ chartVersion: args.chart.version, image: `${args.image.repository}:${args.image.tag}`, chartInstalled: args.installChart });
   }
 }
 
@@ -111,7 +132,7 @@ export function redisOperatorValues(args: Pick<RedisOperatorArgs, "namespace" | 
     },
     rbac: { enabled: true, scope: "namespace" },
     certmanager: { enabled: false },
-    resources: args.resources ?? { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    resources: args.resources ?? REDIS_OPERATOR_RESOURCES,
     podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
     securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
   };
@@ -146,10 +167,15 @@ export interface RedisClusterArgs {
    * both by the operator (`storage.keepAfterDelete`) and by the StatefulSets' retention policy.
    */
   protectData?: boolean;
-  /** The operator installation; the RedisCluster waits for it (its CRD must exist first). */
+  /**
+   * The operator installation (its release and its network policy): the RedisCluster waits for it (its
+   * CRD must exist first), and is deleted before it, since the operator clears its finalizer.
+   */
   operator?: pulumi.Resource;
-  /** Default: 25m/32Mi requested, 200m/64Mi limit. */
+  /** Default: {@link REDIS_EXPORTER_RESOURCES}. */
   exporterResources?: ContainerResources;
+  /** Make `pulumi up` wait for the cluster (and its certificate) to be ready (see `awaitAnnotations`). Default true. */
+  awaitReadiness?: boolean;
   /**
    * TLS on the client port, the replication links and the cluster bus (the image then closes the
    * plain port), with a certificate from a cert-manager issuer the caller owns (Certificate and
@@ -160,6 +186,11 @@ export interface RedisClusterArgs {
   /** Cluster DNS suffix. Default `svc.cluster.local`. */
   clusterDomain?: string;
 }
+
+/** The exporter sidecar of each Redis pod. */
+export const REDIS_EXPORTER_RESOURCES: ContainerResources = { requests: { cpu: "25m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } };
+/** Size of each pod's second claim, holding `nodes.conf` (the node's identity in the cluster). */
+export const REDIS_NODE_CONF_STORAGE = "1Gi";
 
 /** Lifetime of the Redis certificate and its renewal window: a quarter to restart the pods in. */
 export const REDIS_TLS_VALIDITY = { duration: "8760h", renewBefore: "2160h" } as const;
@@ -221,6 +252,8 @@ export function redisCertificateDnsNames(cluster: string, namespace: string, clu
 export class RedisCluster extends pulumi.ComponentResource {
   readonly cluster: k8s.apiextensions.CustomResource;
   readonly config: k8s.core.v1.ConfigMap;
+  /** What clients wait for: the cluster, awaited until the operator reports it ready. */
+  readonly ready: pulumi.Resource[];
   /** `host:port,...` seed addresses (the leaders), resolvable from any namespace. */
   readonly nodes: pulumi.Output<string>;
   readonly port: number;
@@ -250,11 +283,8 @@ export class RedisCluster extends pulumi.ComponentResource {
       child,
     );
 
-    this.config = new k8s.core.v1.ConfigMap(
-      `${name}-config`,
-      { metadata: meta(`${cluster}-config`, "redis"), data: { "redis-additional.conf": redisAdditionalConfig(args.resources.limits.memory, { tls: !!args.tls }) } },
-      child,
-    );
+    const configData = { "redis-additional.conf": redisAdditionalConfig(args.resources.limits.memory, { tls: !!args.tls }) };
+    this.config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(`${cluster}-config`, "redis"), data: configData }, child);
 
     const tlsSecret = `${cluster}-tls`;
     if (args.tls) {
@@ -265,7 +295,7 @@ export class RedisCluster extends pulumi.ComponentResource {
           apiVersion: "cert-manager.io/v1",
           kind: "Certificate",
           // The pods cannot start without the Secret: the RedisCluster waits for it.
-          metadata: { ...meta(tlsSecret, "redis"), annotations: { ...WAIT_FOR_READY } },
+          metadata: { ...meta(tlsSecret, "redis"), annotations: awaitAnnotations("Certificate", args.awaitReadiness) },
           spec: pulumi.output(ns).apply((n) =>
             leafCertificateSpec({
               secretName: tlsSecret,
@@ -321,7 +351,15 @@ export class RedisCluster extends pulumi.ComponentResource {
       {
         apiVersion: "redis.redis.opstreelabs.in/v1beta2",
         kind: "RedisCluster",
-        metadata: meta(cluster, "redis"),
+        metadata: {
+          ...meta(cluster, "redis"),
+          annotations: {
+            ...awaitAnnotations("RedisCluster", args.awaitReadiness),
+            // The operator copies the RedisCluster's annotations to its StatefulSets' pod templates:
+            // a change of the additional configuration (read only at start) rolls the pods.
+            ...checksumAnnotations({ [`${cluster}-config`]: checksum(configData) }),
+          },
+        },
         spec: {
           clusterSize: args.leaders,
           clusterVersion: "v7",
@@ -340,12 +378,14 @@ export class RedisCluster extends pulumi.ComponentResource {
             resources: args.resources,
             redisSecret: { name: secret.metadata.name, key: "password" },
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            // Pulumi's own annotations stay on the RedisCluster: copied, a change of timeout would roll the pods.
+            ignoreAnnotations: Object.values(AWAIT_ANNOTATION),
           },
           redisExporter: {
             enabled: true,
             image: args.images.exporter,
             imagePullPolicy: "IfNotPresent",
-            resources: args.exporterResources ?? { requests: { cpu: "25m", memory: "32Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+            resources: args.exporterResources ?? REDIS_EXPORTER_RESOURCES,
             securityContext: { ...restrictedContainer, readOnlyRootFilesystem: true },
           },
           redisLeader: role("leader", args.leaders),
@@ -354,7 +394,7 @@ export class RedisCluster extends pulumi.ComponentResource {
             volumeClaimTemplate: claim(args.storage),
             // nodes.conf (the node's identity in the cluster) survives restarts on its own claim.
             nodeConfVolume: true,
-            nodeConfVolumeClaimTemplate: claim("1Gi"),
+            nodeConfVolumeClaimTemplate: claim(REDIS_NODE_CONF_STORAGE),
             keepAfterDelete: true,
           },
         },
@@ -365,6 +405,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         ...(args.protectData ? { protect: true, retainOnDelete: true } : {}),
       },
     );
+    this.ready = [this.cluster];
 
     const redisPods = { matchLabels: { redis_setup_type: "cluster" }, matchExpressions: allPods.matchExpressions };
     new k8s.networking.v1.NetworkPolicy(

@@ -1,8 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { apiFamilyProblems, familyRouteName, type ApiFamily } from "./api-families";
 import type { ContainerResources } from "./namespaces";
-import { apiServerEgress, type ApiServerAccess } from "./network";
+import { awaitAnnotations, helmChartAwait } from "./lifecycle";
+import { apiServerEgress, ciliumClusterAccess, type ApiServerAccess } from "./network";
 
 /** Labels of an object named `name`, by the caller's conventions. */
 export type Labeller = (name: string) => Record<string, string>;
@@ -49,8 +51,12 @@ export interface TraefikArgs {
    * addresses are trusted, so the backends see the visitor's address and scheme.
    */
   allowedSourceRanges: string[];
-  /** Install Traefik's CRDs (cluster-scoped): exactly one stack per cluster. Default false. */
-  installCrds?: boolean;
+  /**
+   * Install the chart. False where the cluster's owners install Traefik themselves (same chart,
+   * release `traefik`) into this namespace: everything else here still applies. Default true. The
+   * CRDs are never the chart's: the cluster stack owns them.
+   */
+  installChart?: boolean;
   /** Secret (kubernetes.io/tls) of the default certificate. Default: Traefik's generated one. */
   defaultCertificateSecret?: pulumi.Input<string>;
   /** Labels of the pods allowed to scrape the metrics port. */
@@ -63,9 +69,12 @@ export interface TraefikArgs {
   resources?: ContainerResources;
   /** Extra labels on every object and pod the chart renders (never `app.kubernetes.io/name`, which the chart owns). */
   chartLabels?: Record<string, string>;
+  /** Make `pulumi up` wait for the proxy's pods and the load balancer's address (see `awaitAnnotations`). Default true. */
+  awaitReadiness?: boolean;
 }
 
-const DEFAULT_RESOURCES: ContainerResources = {
+/** The proxy's container, unless the caller sizes it. */
+export const TRAEFIK_RESOURCES: ContainerResources = {
   requests: { cpu: "100m", memory: "128Mi" },
   limits: { cpu: "1", memory: "512Mi" },
 };
@@ -120,10 +129,12 @@ export function traefikChartValues(args: TraefikArgs, namespace: pulumi.Input<st
       websecure: { http: { tls: { enabled: true } }, forwardedHeaders: trusted },
     },
     service: { enabled: false },
-    metrics: { prometheus: { entryPoint: "metrics", service: { enabled: true } } },
+    // Router labels: requests per IngressRoute (one per API family), what edge-refusal anomalies count.
+    metrics: { prometheus: { entryPoint: "metrics", addRoutersLabels: true, service: { enabled: true } } },
     log: { level: "INFO", format: "json" },
-    // Request headers (cookies, Authorization) never reach the logs.
-    accessLog: { enabled: true, format: "json", fields: { defaultMode: "keep", headers: { defaultMode: "drop" } } },
+    // Request headers (cookies, Authorization) never reach the logs, except the CDN's request id, which
+    // ties an access-log line to Cloudflare's own security events.
+    accessLog: { enabled: true, format: "json", fields: { defaultMode: "keep", headers: { defaultMode: "drop", names: { "CF-Ray": "keep" } } } },
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     // Pod Security Standard "restricted": the chart's defaults lack only the seccomp profile.
     podSecurityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
@@ -134,7 +145,7 @@ export function traefikChartValues(args: TraefikArgs, namespace: pulumi.Input<st
       runAsNonRoot: true,
       seccompProfile: { type: "RuntimeDefault" },
     },
-    resources: args.resources ?? DEFAULT_RESOURCES,
+    resources: args.resources ?? TRAEFIK_RESOURCES,
   };
 }
 
@@ -145,7 +156,7 @@ export function traefikChartValues(args: TraefikArgs, namespace: pulumi.Input<st
  * (TLS 1.3 minimum, strict SNI).
  */
 export class Traefik extends pulumi.ComponentResource {
-  readonly chart: k8s.helm.v4.Chart;
+  readonly chart?: k8s.helm.v4.Chart;
   readonly service: k8s.core.v1.Service;
   /** The LoadBalancer's public address: an IP, or a host name on clouds that give one. */
   readonly address: pulumi.Output<{ ip?: string; hostname?: string }>;
@@ -155,26 +166,31 @@ export class Traefik extends pulumi.ComponentResource {
     const ns = args.namespace;
     const meta = (objectName: string) => ({ name: objectName, namespace: ns, labels: args.labels(objectName) });
 
-    this.chart = new k8s.helm.v4.Chart(
-      name,
-      {
-        name: RELEASE,
-        chart: args.chart.chart,
-        version: args.chart.version,
-        repositoryOpts: { repo: args.chart.repo },
-        namespace: ns,
-        skipCrds: !args.installCrds,
-        values: traefikChartValues(args, ns),
-      },
-      { parent: this },
-    );
-    // The custom resources below need the CRDs the chart installs; elsewhere they already exist.
-    const afterCrds = args.installCrds ? { parent: this, dependsOn: [this.chart] } : { parent: this };
+    this.chart =
+      args.installChart === false
+        ? undefined
+        : new k8s.helm.v4.Chart(
+            name,
+            {
+              name: RELEASE,
+              chart: args.chart.chart,
+              version: args.chart.version,
+              repositoryOpts: { repo: args.chart.repo },
+              namespace: ns,
+              skipCrds: true,
+              ...helmChartAwait(args.awaitReadiness),
+              values: traefikChartValues(args, ns),
+            },
+            { parent: this },
+          );
+    // The CRDs of the custom resources below are the cluster stack's: they exist before this stack.
+    const afterCrds = { parent: this };
 
     this.service = new k8s.core.v1.Service(
       `${name}-lb`,
       {
-        metadata: meta(RELEASE),
+        // Waits for the cloud's load balancer to give the address DNS points at.
+        metadata: { ...meta(RELEASE), annotations: awaitAnnotations("Service", args.awaitReadiness) },
         spec: {
           type: "LoadBalancer",
           // Keeps the visitor's (CDN's) address, so source ranges and NetworkPolicies see it.
@@ -198,7 +214,7 @@ export class Traefik extends pulumi.ComponentResource {
       to: [{ podSelector: { matchLabels: b.podLabels } }],
       ports: [{ protocol: "TCP", port: b.port }],
     }));
-    egress.push(apiServerEgress(args.apiServer));
+    egress.push(...apiServerEgress(args.apiServer));
     new k8s.networking.v1.NetworkPolicy(
       `${name}-netpol`,
       {
@@ -214,6 +230,12 @@ export class Traefik extends pulumi.ComponentResource {
           egress,
         },
       },
+      { parent: this },
+    );
+    // Its Kubernetes CRD provider watches the API server.
+    ciliumClusterAccess(
+      `${name}-cluster-access`,
+      { metadata: meta(`${RELEASE}-cluster-access`), podSelector: { matchLabels: { ...TRAEFIK_POD_LABELS } }, access: { apiServer: true }, api: args.apiServer },
       { parent: this },
     );
 
@@ -286,6 +308,17 @@ export interface SiteRoute {
   stickySessions?: boolean;
   /** Paths of the backend that must not be served to the internet (answered 404 by Traefik). */
   privatePathPrefixes?: string[];
+  /**
+   * The backend's API: everything under this prefix gets `Cache-Control: no-store` from Traefik,
+   * whatever the backend says (API answers are per user). Default: no API route.
+   */
+  apiPathPrefix?: string;
+  /**
+   * API families (below `apiPathPrefix`) with an edge policy of their own: each gets its own
+   * IngressRoute, `<name>-api-<family>`, with its rate limit, in-flight limit and body-size limit, and
+   * access logs on, whatever the entry point's defaults become.
+   */
+  apiFamilies?: readonly ApiFamily[];
 }
 
 export interface TraefikRoutesArgs {
@@ -311,7 +344,25 @@ export interface TraefikRoutesArgs {
 }
 
 /** Names of the middlewares the routes use. */
-export const MIDDLEWARES = { rateLimit: "rate-limit", basicAuth: "basic-auth", headers: (route: string) => `${route}-headers` } as const;
+export const MIDDLEWARES = {
+  rateLimit: "rate-limit",
+  basicAuth: "basic-auth",
+  headers: (route: string) => `${route}-headers`,
+  /** `Cache-Control: no-store` on every API answer. */
+  noStore: "api-no-store",
+  familyRateLimit: (route: string, family: string) => `${familyRouteName(route, { name: family })}-rate-limit`,
+  familyInFlight: (route: string, family: string) => `${familyRouteName(route, { name: family })}-in-flight`,
+  familyBodyLimit: (route: string, family: string) => `${familyRouteName(route, { name: family })}-body-limit`,
+} as const;
+
+/**
+ * Priorities of the API routes: above any site route (whose default priority is its rule's length),
+ * the families above the API as a whole.
+ */
+export const ROUTE_PRIORITY = { api: 10_000, family: 20_000 } as const;
+
+/** Headers of the no-store middleware: neither a browser nor a shared cache keeps an API answer. */
+export const NO_STORE_HEADERS = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
 /** The Secret the basic-auth middleware reads (htpasswd lines under `users`). */
 export const BASIC_AUTH_SECRET = "basic-auth-users";
@@ -346,10 +397,9 @@ export function weightedServiceName(route: SiteRoute): string {
   return `${route.name}-weighted`;
 }
 
-/** The IngressRoute spec of a route: `websecure` only, TLS from the route's Secret. */
-export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
-  const services =
-    route.targets.length === 1
+/** Where a route forwards: its one Service, or its weighted TraefikService. */
+function routeServices(route: SiteRoute): Record<string, unknown>[] {
+  return route.targets.length === 1
       ? [
           {
             name: route.targets[0].service,
@@ -358,6 +408,11 @@ export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
           },
         ]
       : [{ name: weightedServiceName(route), kind: "TraefikService" }];
+}
+
+/** The IngressRoute spec of a route: `websecure` only, TLS from the route's Secret. */
+export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
+  const services = routeServices(route);
   return {
     entryPoints: ["websecure"],
     routes: [
@@ -370,6 +425,79 @@ export function ingressRouteSpec(route: SiteRoute): Record<string, any> {
     ],
     tls: { secretName: route.tlsSecretName },
   };
+}
+
+const notPrivate = (route: SiteRoute) => (route.privatePathPrefixes ?? []).map((p) => `!PathPrefix(\`${p}\`)`);
+
+/** Middlewares of a family's route, in order: throttle, cap concurrency and body size, then headers. */
+export function familyMiddlewares(route: SiteRoute, family: ApiFamily): string[] {
+  return [
+    family.edge.rateLimit ? MIDDLEWARES.familyRateLimit(route.name, family.name) : MIDDLEWARES.rateLimit,
+    ...(family.edge.maxInFlightPerClient !== undefined ? [MIDDLEWARES.familyInFlight(route.name, family.name)] : []),
+    ...(family.edge.maxRequestBodyBytes !== undefined ? [MIDDLEWARES.familyBodyLimit(route.name, family.name)] : []),
+    MIDDLEWARES.headers(route.name),
+    MIDDLEWARES.noStore,
+  ];
+}
+
+/**
+ * The API routes of a site route, by IngressRoute name: the API as a whole (`<name>-api`: no-store,
+ * the site's rate limit) and one per family (`<name>-api-<family>`: the family's policy). Each matches
+ * its own paths only, with a priority above the site route's, and keeps its access logs.
+ */
+export function apiRouteSpecs(route: SiteRoute): Record<string, Record<string, any>> {
+  if (!route.apiPathPrefix) return {};
+  const host = `Host(\`${route.host}\`)`;
+  const spec = (match: string, priority: number, middlewares: string[]) => ({
+    entryPoints: ["websecure"],
+    routes: [
+      {
+        kind: "Rule",
+        match,
+        priority,
+        middlewares: middlewares.map((name) => ({ name })),
+        services: routeServices(route),
+        // The families' access logs are audit evidence: on, whatever the entry point's default becomes.
+        observability: { accessLogs: true, metrics: true },
+      },
+    ],
+    tls: { secretName: route.tlsSecretName },
+  });
+  const specs: Record<string, Record<string, any>> = {
+    [`${route.name}-api`]: spec(
+      [host, `PathPrefix(\`${route.apiPathPrefix}\`)`, ...notPrivate(route)].join(" && "),
+      ROUTE_PRIORITY.api,
+      [MIDDLEWARES.rateLimit, MIDDLEWARES.headers(route.name), MIDDLEWARES.noStore],
+    ),
+  };
+  for (const f of route.apiFamilies ?? []) {
+    specs[familyRouteName(route.name, f)] = spec(
+      `${host} && (Path(\`${f.pathPrefix}\`) || PathPrefix(\`${f.pathPrefix}/\`))`,
+      ROUTE_PRIORITY.family,
+      familyMiddlewares(route, f),
+    );
+  }
+  return specs;
+}
+
+/** The middleware specs a site route's API families need, by middleware name. */
+export function familyMiddlewareSpecs(route: SiteRoute, clientIpHeader: string): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  const perClient = { requestHeaderName: clientIpHeader };
+  for (const f of route.apiFamilies ?? []) {
+    const e = f.edge;
+    if (e.rateLimit) {
+      out[MIDDLEWARES.familyRateLimit(route.name, f.name)] = { rateLimit: { average: e.rateLimit.average, period: e.rateLimit.period, burst: e.rateLimit.burst, sourceCriterion: perClient } };
+    }
+    if (e.maxInFlightPerClient !== undefined) {
+      out[MIDDLEWARES.familyInFlight(route.name, f.name)] = { inFlightReq: { amount: e.maxInFlightPerClient, sourceCriterion: perClient } };
+    }
+    if (e.maxRequestBodyBytes !== undefined) {
+      // Kept in memory up to the limit: the proxy's root filesystem is read-only.
+      out[MIDDLEWARES.familyBodyLimit(route.name, f.name)] = { buffering: { maxRequestBodyBytes: e.maxRequestBodyBytes, memRequestBodyBytes: e.maxRequestBodyBytes } };
+    }
+  }
+  return out;
 }
 
 /** What an edge policy demands of IngressRoutes. */
@@ -420,6 +548,11 @@ export class TraefikRoutes extends pulumi.ComponentResource {
     super("diaspomoney:edge:TraefikRoutes", name, {}, opts);
     const empty = args.routes.filter((r) => r.targets.length === 0).map((r) => r.name);
     if (empty.length > 0) throw new Error(`routes without a target: ${empty.join(", ")}`);
+    const familyProblems = args.routes.flatMap((r) => [
+      ...apiFamilyProblems(r.apiFamilies ?? []).map((p) => `${r.name}: ${p}`),
+      ...(r.apiFamilies?.length && !r.apiPathPrefix ? [`${r.name}: API families need apiPathPrefix`] : []),
+    ]);
+    if (familyProblems.length > 0) throw new Error(`Invalid API families:\n  - ${familyProblems.join("\n  - ")}`);
     const ns = args.namespace;
     const child = { parent: this, dependsOn: args.after ?? [] };
     const middleware = (objectName: string, spec: Record<string, unknown>) =>
@@ -434,15 +567,22 @@ export class TraefikRoutes extends pulumi.ComponentResource {
         child,
       );
 
+    const clientIpHeader = args.clientIpHeader ?? "CF-Connecting-IP";
     middleware(MIDDLEWARES.rateLimit, {
       rateLimit: {
         average: args.rateLimit.average,
         burst: args.rateLimit.burst,
         period: "1s",
         // Behind a CDN every connection comes from its edge: key on the visitor's address it forwards.
-        sourceCriterion: { requestHeaderName: args.clientIpHeader ?? "CF-Connecting-IP" },
+        sourceCriterion: { requestHeaderName: clientIpHeader },
       },
     });
+    if (args.routes.some((r) => r.apiPathPrefix)) {
+      middleware(MIDDLEWARES.noStore, { headers: { customResponseHeaders: { ...NO_STORE_HEADERS } } });
+    }
+    for (const route of args.routes) {
+      for (const [objectName, spec] of Object.entries(familyMiddlewareSpecs(route, clientIpHeader))) middleware(objectName, spec);
+    }
 
     if (args.routes.some((r) => r.requireAuth)) {
       const username = args.authUser ?? "ops";
@@ -480,22 +620,24 @@ export class TraefikRoutes extends pulumi.ComponentResource {
           child,
         );
       }
-      const spec = ingressRouteSpec(route);
-      this.specs[route.name] = spec;
-      new k8s.apiextensions.CustomResource(
-        `${name}-${route.name}`,
-        {
-          apiVersion: "traefik.io/v1alpha1",
-          kind: "IngressRoute",
-          metadata: { name: route.name, namespace: ns, labels: args.labels(route.name) },
-          spec,
-        },
-        child,
-      );
+      for (const [routeName, spec] of Object.entries({ [route.name]: ingressRouteSpec(route), ...apiRouteSpecs(route) })) {
+        this.specs[routeName] = spec;
+        new k8s.apiextensions.CustomResource(
+          `${name}-${routeName}`,
+          {
+            apiVersion: "traefik.io/v1alpha1",
+            kind: "IngressRoute",
+            metadata: { name: routeName, namespace: ns, labels: args.labels(routeName) },
+            spec,
+          },
+          child,
+        );
+      }
     }
 
     this.registerOutputs({
       hosts: Object.fromEntries(args.routes.map((r) => [r.name, r.host])),
+      apiFamilies: Object.fromEntries(args.routes.filter((r) => r.apiFamilies?.length).map((r) => [r.name, r.apiFamilies!.map((f) => f.pathPrefix)])),
       authenticated: args.routes.filter((r) => r.requireAuth).map((r) => r.host),
       credentials: this.credentials,
     });

@@ -1,9 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { AppDeployment } from "../components/app";
 import type { EnvironmentContext } from "./context";
-import type { DataLayer } from "./data";
+import { CONNECTION_SECRET, type DataLayer } from "./data";
 import { selectorLabels } from "./naming";
-import type { Observability } from "./observability";
+import { SENTRY_SECRET, type Observability } from "./observability";
 
 /** A weighted target of the app route (one for rolling, stable + canary, or the active colour). */
 export interface RouteTarget {
@@ -46,6 +46,11 @@ export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLaye
         dataNamespace: ctx.names.infra,
         dataPorts: [deps.data.ports.mongodb, deps.data.ports.redis, deps.data.ports.kafka],
       },
+      // The app starts once MongoDB, Kafka (its topics and user) and Redis report ready, and rolls when
+      // a Secret it reads changes.
+      after: deps.data.ready,
+      rollOn: { [CONNECTION_SECRET]: deps.data.connectionSecretChecksum, [SENTRY_SECRET]: deps.observability.sentrySecretChecksum },
+      awaitReadiness: config.kubernetes.awaitReadiness,
     },
     { parent: ctx.parent, provider: ctx.providers.kubernetes },
   );

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { AcmeCertificates, CertManager, LETS_ENCRYPT } from "../components/cert-manager";
+import { AcmeCertificates, LETS_ENCRYPT } from "../components/cert-manager";
 import { CloudflareZone, DnsEditToken, ProxiedRecords } from "../components/cloudflare";
+import { apiServerAccess } from "../components/network";
 import {
   ingressRouteProblems,
   MIDDLEWARES,
@@ -11,10 +12,10 @@ import {
   type SiteRoute,
   type TraefikBackend,
 } from "../components/traefik";
+import { APP_SITE_ROUTE, apiFamilies } from "./api";
 import type { Application } from "./application";
 import type { EnvironmentSpec } from "./config/schema";
-import type { EnvironmentContext } from "./context";
-import { PART_OF } from "./naming";
+import { installsCharts, type EnvironmentContext } from "./context";
 import { charts } from "./versions";
 
 /**
@@ -61,8 +62,6 @@ export interface EdgeBackend {
 export interface EdgeDeps {
   app: Pick<Application, "routeTargets">;
   observability: { backends: Record<MonitoringHost, EdgeBackend> };
-  /** cert-manager, from {@link deployCertManager}, where this stack installs it. */
-  certManager?: CertManager;
 }
 
 export interface Edge {
@@ -87,13 +86,16 @@ export function siteRoutes(spec: EnvironmentSpec, deps: EdgeDeps): SiteRoute[] {
   };
   return [
     {
-      name: "app",
+      name: APP_SITE_ROUTE,
       host: spec.hosts.app,
       tlsSecretName: tlsSecretName("app"),
       targets: deps.app.routeTargets,
       contentSecurityPolicy: APP_CONTENT_SECURITY_POLICY,
       // Prometheus scrapes the metrics inside the cluster; they describe traffic and must not be public.
       privatePathPrefixes: [APP_PRIVATE_PATH_PREFIX],
+      // The seed's API families, each with its own edge policy (infra/api.ts); all of /api never cached.
+      apiPathPrefix: "/api",
+      apiFamilies,
     },
     // Grafana has its own login; its UI sets its own CSP (it needs inline scripts the app's forbids).
     // Its sessions live in each pod's own database: with several replicas, keep a visitor on one pod.
@@ -123,28 +125,6 @@ export function chartLabels(labels: Record<string, string>): Record<string, stri
 }
 
 /**
- * cert-manager, once per cluster, where the stack installs the cluster's shared services. Installed
- * before the areas, as the data layer's internal CA is admitted by its webhook too.
- */
-export function deployCertManager(ctx: EnvironmentContext): CertManager | undefined {
-  const { config } = ctx;
-  if (!config.kubernetes.installClusterServices) return undefined;
-  return new CertManager(
-    "cert-manager",
-    {
-      namespace: CERT_MANAGER_NAMESPACE,
-      labels: (name) => ctx.labels(name, "cluster-services"),
-      chart: charts.certManager,
-      chartLabels: chartLabels(ctx.labels("cert-manager", "cluster-services")),
-      namespaceRetention: ctx.stateful,
-      apiServer: config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : undefined,
-      metricsScrapers: { namespaceLabels: { "app.kubernetes.io/part-of": PART_OF }, podLabels: { ...PROMETHEUS_POD_LABELS } },
-    },
-    { parent: ctx.parent, provider: ctx.providers.kubernetes },
-  );
-}
-
-/**
  * How the internet reaches the environment: Cloudflare (proxied records; in the stack that owns the zone,
  * its TLS settings, cache rules and WAF) → the Traefik LoadBalancer, open to Cloudflare's ranges only →
  * HTTPS routes with Let's Encrypt certificates issued by cert-manager over DNS-01.
@@ -155,15 +135,15 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
   const cfOpts = { parent: ctx.parent, provider: ctx.providers.cloudflare };
   const labels = (name: string) => ctx.labels(name, "edge");
   const namespace = ctx.namespaces.app.name;
-  const installClusterServices = config.kubernetes.installClusterServices;
+  const cloudflareManaged = cfOpts.provider !== undefined;
 
-  const certManager = deps.certManager;
-
-  const dnsToken = new DnsEditToken(
-    "dns01-token",
-    { tokenName: `diaspomoney-${spec.name}-cert-manager-dns01`, zoneId: config.cloudflare.zoneId },
-    cfOpts,
-  );
+  // cert-manager's DNS-01 token: one scoped to the zone's DNS, made here; without the Cloudflare
+  // integration, the configured token as given.
+  const dnsToken = cloudflareManaged
+    ? new DnsEditToken("dns01-token", { tokenName: `diaspomoney-${spec.name}-cert-manager-dns01`, zoneId: config.cloudflare.zoneId }, cfOpts)
+    : undefined;
+  const dns01Token = dnsToken?.value ?? ctx.secrets.cloudflareApiToken;
+  if (!dns01Token) throw new Error(`stack ${ctx.stack}: cert-manager's DNS-01 solver needs the cloudflareApiToken secret`);
   const hostKeys = Object.keys(spec.hosts) as (keyof EnvironmentSpec["hosts"])[];
   const certificates = new AcmeCertificates(
     "certificates",
@@ -172,11 +152,9 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       labels,
       server: LETS_ENCRYPT[spec.edge.acmeEnvironment],
       email: config.alerting.securityEmail,
-      cloudflareApiToken: dnsToken.value,
+      cloudflareApiToken: dns01Token,
       dnsZones: [spec.domain],
       certificates: hostKeys.map((key) => ({ name: key, dnsNames: [spec.hosts[key]], secretName: tlsSecretName(key) })),
-      // Issuers are admitted by cert-manager's webhook: wait for it where this stack installs it.
-      after: certManager ? [certManager.chart] : [],
     },
     k8sOpts,
   );
@@ -190,11 +168,12 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       replicas: spec.edge.traefikReplicas,
       spread: spec.tier === "production" ? "required" : "preferred",
       allowedSourceRanges: config.cloudflare.ipRanges,
-      installCrds: installClusterServices,
+      installChart: installsCharts(ctx),
+      awaitReadiness: config.kubernetes.awaitReadiness,
       defaultCertificateSecret: tlsSecretName("app"),
       metricsScraperLabels: { ...PROMETHEUS_POD_LABELS },
       backends: edgeBackends(deps),
-      apiServer: config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : undefined,
+      apiServer: apiServerAccess(config.kubernetes),
       chartLabels: chartLabels(ctx.labels("traefik", "edge")),
     },
     k8sOpts,
@@ -207,15 +186,14 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       labels,
       routes: siteRoutes(spec, deps),
       rateLimit: spec.edge.rateLimit,
-      // Where this stack installs Traefik's CRDs, the routes wait for them.
-      after: installClusterServices ? [traefik.chart] : [],
     },
     k8sOpts,
   );
   const problems = Object.entries(routes.specs).flatMap(([name, s]) => ingressRouteProblems(name, s, edgeRoutePolicy(spec.hosts)));
   if (problems.length > 0) throw new Error(`Edge routes break the edge policy:\n  - ${problems.join("\n  - ")}`);
 
-  new ProxiedRecords(
+  if (cloudflareManaged) {
+    new ProxiedRecords(
     "dns",
     {
       zoneId: config.cloudflare.zoneId,
@@ -226,11 +204,12 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
     },
     cfOpts,
   );
-  const zoneManaged = spec.features.manageZone;
+  }
+  const zoneManaged = cloudflareManaged && spec.features.manageZone;
   if (zoneManaged) {
     new CloudflareZone(
       "zone",
-      { zoneId: config.cloudflare.zoneId, minTlsVersion: spec.edge.minTlsVersion, waf: spec.features.waf, retention: ctx.stateful },
+      { zoneId: config.cloudflare.zoneId, minTlsVersion: spec.edge.minTlsVersion, waf: spec.features.waf, apiFamilies, retention: ctx.stateful },
       cfOpts,
     );
   }
@@ -240,15 +219,16 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       hosts: spec.hosts,
       loadBalancer: traefik.address,
       traefik: { chart: charts.traefik.version, replicas: spec.edge.traefikReplicas, metrics: TRAEFIK_METRICS },
-      certificates: { issuer: LETS_ENCRYPT[spec.edge.acmeEnvironment], secrets: certificates.secretNames, certManagerInstalledHere: installClusterServices },
+      certificates: { issuer: LETS_ENCRYPT[spec.edge.acmeEnvironment], secrets: certificates.secretNames, certManager: ctx.cluster.certManager.namespace },
       authenticatedHosts: edgeRoutePolicy(spec.hosts).authenticatedHosts,
       monitoringCredentials: routes.credentials,
       cloudflare: {
-        proxiedHosts: Object.values(spec.hosts),
+        managed: cloudflareManaged,
+        proxiedHosts: cloudflareManaged ? Object.values(spec.hosts) : [],
         zoneManagedHere: zoneManaged,
         waf: zoneManaged && spec.features.waf,
         minTlsVersion: zoneManaged ? spec.edge.minTlsVersion : undefined,
-        dnsTokenId: dnsToken.tokenId,
+        dnsTokenId: dnsToken?.tokenId,
       },
     },
   };

@@ -4,42 +4,39 @@ import * as mongodbatlas from "@pulumi/mongodbatlas";
 import * as pulumi from "@pulumi/pulumi";
 import { SecureNamespace } from "../components/namespaces";
 import { buildApplication } from "./application";
+import { kubernetesProviderArgs } from "./cluster";
+import type { ClusterContract } from "./cluster/contract";
 import { complianceOutput } from "./compliance/output";
 import type { LoadedEnvironment } from "./config/load";
 import type { SecretKey } from "./config/schema";
 import type { EnvironmentContext } from "./context";
 import { buildDataLayer } from "./data";
-import { buildEdge, deployCertManager } from "./edge";
+import { buildEdge } from "./edge";
 import { namespaceNames, standardLabels } from "./naming";
 import { buildObservability } from "./observability";
 import { charts } from "./versions";
 
 /**
  * One DiaspoMoney environment: explicit providers, the two namespaces, then the areas in the order
- * their dependencies require (cert-manager → data → observability → app → edge).
+ * their dependencies require (data → observability → app → edge). Everything it creates is inside its
+ * two namespaces, or is its own (DNS records, Atlas project): what the cluster's environments share
+ * (CRDs, cert-manager, CA issuers, cluster-wide RBAC) belongs to the cluster stack, `cluster`.
  */
 export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
   readonly context: EnvironmentContext;
   /** Stack outputs: what operators, CI and auditors read. No secret. */
   readonly outputs: Record<string, unknown>;
 
-  constructor(loaded: LoadedEnvironment, secrets: Partial<Record<SecretKey, pulumi.Output<string>>>) {
+  constructor(loaded: LoadedEnvironment, secrets: Partial<Record<SecretKey, pulumi.Output<string>>>, cluster: ClusterContract) {
     const { spec, config, stack } = loaded;
     super("diaspomoney:platform:Environment", `diaspomoney-${spec.name}`, {});
 
     const providers: EnvironmentContext["providers"] = {
-      kubernetes: new k8s.Provider(
-        "kubernetes",
-        {
-          context: config.kubernetes.context,
-          clusterIdentifier: config.kubernetes.clusterIdentifier,
-          enableServerSideApply: true,
-          deleteUnreachable: false,
-        },
-        { parent: this },
-      ),
-      cloudflare: new cloudflare.Provider("cloudflare", { apiToken: secrets.cloudflareApiToken }, { parent: this }),
-      atlas: spec.features.atlas
+      kubernetes: new k8s.Provider("kubernetes", kubernetesProviderArgs(config.kubernetes), { parent: this }),
+      cloudflare: config.integrations.cloudflare
+        ? new cloudflare.Provider("cloudflare", { apiToken: secrets.cloudflareApiToken }, { parent: this })
+        : undefined,
+      atlas: spec.features.atlas && config.integrations.atlas
         ? new mongodbatlas.Provider(
             "mongodbatlas",
             { publicKey: secrets.atlasPublicKey, privateKey: secrets.atlasPrivateKey },
@@ -80,6 +77,7 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
 
     const ctx: EnvironmentContext = {
       stack,
+      cluster,
       spec,
       config,
       secrets,
@@ -92,12 +90,10 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
     };
     this.context = ctx;
 
-    // cert-manager first: the data layer's internal CA and the edge's certificates both need it.
-    const certManager = deployCertManager(ctx);
-    const data = buildDataLayer(ctx, { certManager: certManager?.chart });
+    const data = buildDataLayer(ctx);
     const observability = buildObservability(ctx);
     const app = buildApplication(ctx, { data, observability });
-    const edge = buildEdge(ctx, { app, observability, certManager });
+    const edge = buildEdge(ctx, { app, observability });
 
     this.outputs = {
       namespaces: { app: namespaces.app.name, infra: namespaces.infra.name },
@@ -112,7 +108,7 @@ export class DiaspomoneyEnvironment extends pulumi.ComponentResource {
         mongodbMembers: spec.mongodb.members,
         redis: { leaders: spec.redis.leaders, followersPerLeader: spec.redis.followersPerLeader },
         features: spec.features,
-        clusterServicesInstalled: config.kubernetes.installClusterServices,
+        cluster: { stack: config.cluster.stack, identifier: cluster.clusterIdentifier, services: cluster.services, crds: cluster.crds },
         charts: Object.fromEntries(Object.entries(charts).map(([k, c]) => [k, c.version])),
       },
       data: data.outputs,

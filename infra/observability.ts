@@ -1,16 +1,21 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { AlertRouting, AlertRules, alertRuleGroups } from "../components/alerts";
-import { dataLayerDashboard, GrafanaDashboards, sloDashboard } from "../components/dashboards";
-import { MONGODB_EXPORTER_PORT, mongodPodLabels } from "../components/mongodb";
+import { anomalyRuleGroups } from "../components/anomaly";
+import { anomalyDashboard, dataLayerDashboard, GrafanaDashboards, sloDashboard } from "../components/dashboards";
+import { MONGODB_EXPORTER_PORT } from "../components/mongodb";
+import { checksum } from "../components/lifecycle";
 import { MonitoringStack, ScrapeTargets, stackEndpoints, type ScrapeTarget, type StackEndpoint } from "../components/monitoring";
+import { apiServerAccess } from "../components/network";
 import { REDIS_PORTS } from "../components/redis";
 import { STRIMZI_PORTS } from "../components/kafka";
 import { TRAEFIK_POD_LABELS, TRAEFIK_PORTS } from "../components/traefik";
-import type { EnvironmentContext } from "./context";
-import { MONGODB_CLUSTER } from "./data/mongodb";
+import { installsCharts, type EnvironmentContext } from "./context";
+import { mongoMetricsPodLabels } from "./data/mongodb";
 import { CERT_MANAGER_NAMESPACE } from "./edge";
 import { ENVIRONMENT_LABEL } from "./naming";
+import { anomalySignals } from "./anomaly";
+import { APP_SITE_ROUTE, apiFamilies } from "./api";
 import { thresholds } from "./slo";
 import { charts } from "./versions";
 
@@ -26,6 +31,8 @@ export interface Observability {
   backends: { grafana: Backend; prometheus: Backend; alertmanager: Backend };
   /** Secret in the app namespace with the Sentry DSN (key `SENTRY_DSN`). */
   sentrySecretName: pulumi.Input<string>;
+  /** Checksum of the Sentry Secret's data: the app's pods roll when it changes. */
+  sentrySecretChecksum: pulumi.Output<string>;
   outputs: Record<string, unknown>;
 }
 
@@ -44,7 +51,7 @@ export function monitoringRelease(env: string): string {
 }
 
 /** What Prometheus scrapes: the app, Traefik, Kafka, Redis, MongoDB and cert-manager. */
-export function scrapeTargets(ctx: Pick<EnvironmentContext, "names">): ScrapeTarget[] {
+export function scrapeTargets(ctx: Pick<EnvironmentContext, "names" | "spec">): ScrapeTarget[] {
   const { app, infra } = ctx.names;
   return [
     {
@@ -68,7 +75,7 @@ export function scrapeTargets(ctx: Pick<EnvironmentContext, "names">): ScrapeTar
       relabelings: [{ action: "labelmap", regex: "__meta_kubernetes_pod_label_(strimzi_io_.+)", replacement: "$1" }],
     },
     { name: "redis", namespace: infra, kind: "pod", selector: { matchLabels: { redis_setup_type: "cluster" } }, port: "redis-exporter" },
-    { name: "mongodb", namespace: infra, kind: "pod", selector: { matchLabels: mongodPodLabels(MONGODB_CLUSTER) }, port: "metrics" },
+    { name: "mongodb", namespace: infra, kind: "pod", selector: { matchLabels: mongoMetricsPodLabels(ctx.spec) }, port: "metrics" },
     {
       // The certificates' own namespace labels their series (honorLabels), not cert-manager's.
       name: "cert-manager",
@@ -98,7 +105,7 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
   const opts = { parent: ctx.parent, provider: ctx.providers.kubernetes };
   const inNamespaces = { ...opts, dependsOn: [ctx.namespaces.app, ctx.namespaces.infra] };
   const labels = (name: string, component = "monitoring") => ctx.labels(name, component);
-  const apiServer = config.kubernetes.apiServerCidrs ? { cidrs: config.kubernetes.apiServerCidrs } : {};
+  const apiServer = apiServerAccess(config.kubernetes);
 
   const stack = new MonitoringStack(
     "monitoring",
@@ -107,7 +114,8 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
       watchedNamespaces: [names.infra],
       releaseName: release,
       chart: charts.kubePrometheusStack,
-      installCrds: config.kubernetes.installClusterServices,
+      installChart: installsCharts(ctx),
+      awaitReadiness: config.kubernetes.awaitReadiness,
       labels,
       chartLabels: { [ENVIRONMENT_LABEL]: spec.name },
       externalLabels: { environment: spec.name },
@@ -130,7 +138,7 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
           { podLabels: { ...TRAEFIK_POD_LABELS }, ports: [TRAEFIK_PORTS.metrics] },
           { namespace: names.infra, podLabels: { "strimzi.io/kind": "Kafka" }, ports: [STRIMZI_PORTS.metrics] },
           { namespace: names.infra, podLabels: { redis_setup_type: "cluster" }, ports: [REDIS_PORTS.exporter] },
-          { namespace: names.infra, podLabels: mongodPodLabels(MONGODB_CLUSTER), ports: [MONGODB_EXPORTER_PORT] },
+          { namespace: names.infra, podLabels: mongoMetricsPodLabels(spec), ports: [MONGODB_EXPORTER_PORT] },
           { namespace: CERT_MANAGER_NAMESPACE, podLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" }, ports: [CERT_MANAGER_METRICS_PORT] },
         ],
         apiServer,
@@ -139,17 +147,22 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
     },
     inNamespaces,
   );
-  // Monitors, rules and the Alertmanager configuration are custom resources: they need the CRDs
-  // (installed by the chart where this stack installs them) and an operator to act on them.
-  const afterChart = { ...opts, dependsOn: [stack.chart] };
+  // Monitors, rules and the Alertmanager configuration are custom resources: their CRDs are the
+  // cluster stack's; they wait for the operator that acts on them where this stack installs it.
+  const afterChart = { ...opts, dependsOn: stack.chart ? [stack.chart] : [...inNamespaces.dependsOn] };
 
   new ScrapeTargets("scrape", { targets: scrapeTargets(ctx), labels }, afterChart);
 
+  // The families' IngressRoutes are the app route's (infra/edge.ts): Traefik counts refusals per router.
+  const anomalyOptions = { signals: anomalySignals, families: apiFamilies, appNamespace: names.app, siteRoute: APP_SITE_ROUTE };
   new AlertRules(
     "alert-rules",
     {
       namespace: names.app,
-      groups: alertRuleGroups({ thresholds, appNamespace: names.app, dataNamespace: names.infra, runbookBaseUrl: RUNBOOK_BASE_URL }),
+      groups: [
+        ...alertRuleGroups({ thresholds, appNamespace: names.app, dataNamespace: names.infra, runbookBaseUrl: RUNBOOK_BASE_URL }),
+        ...anomalyRuleGroups({ ...anomalyOptions, runbookBaseUrl: RUNBOOK_BASE_URL }),
+      ],
       labels: (name) => labels(name, "alerting"),
     },
     afterChart,
@@ -175,6 +188,7 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
         slackChannel: a.slackChannel,
         securityEmail: a.securityEmail,
         paymentsEmail: a.paymentsEmail,
+        heartbeatEmail: a.heartbeatEmail,
       },
     },
     afterChart,
@@ -185,18 +199,19 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
     "dashboards",
     {
       namespace: ctx.namespaces.app.name,
-      dashboards: [sloDashboard(dashboardOptions), dataLayerDashboard(dashboardOptions)],
+      dashboards: [sloDashboard(dashboardOptions), dataLayerDashboard(dashboardOptions), anomalyDashboard(anomalyOptions)],
       labels: (name) => labels(name, "dashboards"),
     },
     opts,
   );
 
+  const sentryData = { SENTRY_DSN: required("sentryDsn") };
   const sentry = new k8s.core.v1.Secret(
     SENTRY_SECRET,
     {
       metadata: { name: SENTRY_SECRET, namespace: names.app, labels: ctx.labels(SENTRY_SECRET, "app") },
       type: "Opaque",
-      stringData: { SENTRY_DSN: required("sentryDsn") },
+      stringData: sentryData,
     },
     inNamespaces,
   );
@@ -206,10 +221,11 @@ export function buildObservability(ctx: EnvironmentContext): Observability {
   return {
     backends: { grafana: backend(ep.grafana), prometheus: backend(ep.prometheus), alertmanager: backend(ep.alertmanager) },
     sentrySecretName: sentry.metadata.name,
+    sentrySecretChecksum: checksum(sentryData),
     outputs: {
       release,
       chartVersion: charts.kubePrometheusStack.version,
-      crdsInstalled: config.kubernetes.installClusterServices,
+      chartInstalled: installsCharts(ctx),
       prometheus: { retention: spec.monitoring.prometheusRetention, storage: spec.monitoring.prometheusStorage, service: ep.prometheus.service },
       alertmanager: { replicas: spec.monitoring.alertmanagerReplicas, service: ep.alertmanager.service, config: ALERTMANAGER_CONFIG },
       grafana: { replicas: spec.monitoring.grafanaReplicas, service: ep.grafana.service, adminSecret: stack.grafanaAdminSecret.metadata.name },

@@ -38,3 +38,26 @@ export const crVersions = {
   /** PerconaServerMongoDB: the operator version the resource is written for. */
   perconaServerMongodb: "1.22.0",
 } as const;
+
+/**
+ * Charts only cluster stacks install (see infra/cluster/). The Cluster Autoscaler's minor follows
+ * the cluster's Kubernetes minor (chart 9.52 runs autoscaler 1.34): bump both together.
+ */
+export const clusterCharts = {
+  clusterAutoscaler: { chart: "cluster-autoscaler", repo: "https://kubernetes.github.io/autoscaler", version: "9.52.1" },
+} as const;
+
+/**
+ * Releases whose CustomResourceDefinitions the cluster stacks apply (infra/crds.ts), each the same
+ * release as the controller that serves them: bumping a chart above moves its CRDs too, so the CRDs
+ * upgrade before the new controller runs against them.
+ */
+export const crdReleases = {
+  strimzi: charts.strimzi.version,
+  perconaMongodb: `v${crVersions.perconaServerMongodb}`,
+  redisOperator: images.redisOperator.slice(images.redisOperator.lastIndexOf(":") + 1),
+  traefik: `v${charts.traefik.version}`,
+  prometheusOperator: `kube-prometheus-stack-${charts.kubePrometheusStack.version}`,
+  certManager: charts.certManager.version,
+  verticalPodAutoscaler: "vertical-pod-autoscaler-1.7.1",
+} as const;

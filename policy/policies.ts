@@ -7,6 +7,8 @@ import type { EnforcementLevel, PolicyPackConfig } from "@pulumi/policy";
 import packageJson from "./package.json";
 import { dataControls } from "./controls/data";
 import { governanceControls } from "./controls/governance";
+import { layeringControls } from "./controls/layering";
+import { lifecycleControls } from "./controls/lifecycle";
 import { networkControls } from "./controls/network";
 import { postureControls } from "./controls/posture";
 import { secretControls } from "./controls/secrets";
@@ -24,7 +26,9 @@ export const controls: Control[] = [
   ...dataControls,
   ...secretControls,
   ...governanceControls,
+  ...layeringControls,
   ...postureControls,
+  ...lifecycleControls,
 ];
 
 export type Tier = "development" | "acceptance" | "production";
@@ -33,6 +37,8 @@ export type Tier = "development" | "acceptance" | "production";
 export interface EnvironmentProfile {
   tier: Tier;
   features: { atlas: boolean; waf: boolean; manageZone: boolean };
+  /** A cluster stack rather than an environment. */
+  clusterLayer?: boolean;
 }
 
 /** Acceptance holds the same bar as production (it is where releases are proven); dev only advises. */
@@ -41,7 +47,7 @@ export function enforcementFor(tier: Tier): EnforcementLevel {
 }
 
 export function settingsFor(env: EnvironmentProfile): PackSettings {
-  return { production: env.tier === "production", managesZone: env.features.manageZone, atlas: env.features.atlas, waf: env.features.waf };
+  return { production: env.tier === "production", managesZone: env.features.manageZone, atlas: env.features.atlas, waf: env.features.waf, clusterLayer: env.clusterLayer === true };
 }
 
 /**

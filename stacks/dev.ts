@@ -18,7 +18,7 @@ export const dev = {
   },
   namespaces: {
     app: {
-      cpu: { requests: "8", limits: "16" },
+      cpu: { requests: "8", limits: "28" },
       memory: { requests: "16Gi", limits: "32Gi" },
       pods: 60,
       persistentVolumeClaims: 10,
@@ -26,7 +26,7 @@ export const dev = {
       containerDefaults: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     },
     infra: {
-      cpu: { requests: "8", limits: "16" },
+      cpu: { requests: "8", limits: "20" },
       memory: { requests: "24Gi", limits: "48Gi" },
       pods: 40,
       persistentVolumeClaims: 20,

@@ -18,7 +18,7 @@ export const prod = {
   },
   namespaces: {
     app: {
-      cpu: { requests: "24", limits: "48" },
+      cpu: { requests: "32", limits: "128" },
       memory: { requests: "48Gi", limits: "96Gi" },
       pods: 100,
       persistentVolumeClaims: 20,
@@ -26,7 +26,7 @@ export const prod = {
       containerDefaults: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     },
     infra: {
-      cpu: { requests: "32", limits: "64" },
+      cpu: { requests: "32", limits: "72" },
       memory: { requests: "128Gi", limits: "256Gi" },
       pods: 60,
       persistentVolumeClaims: 40,

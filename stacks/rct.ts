@@ -18,7 +18,7 @@ export const rct = {
   },
   namespaces: {
     app: {
-      cpu: { requests: "10", limits: "20" },
+      cpu: { requests: "10", limits: "32" },
       memory: { requests: "20Gi", limits: "40Gi" },
       pods: 60,
       persistentVolumeClaims: 10,
@@ -26,7 +26,7 @@ export const rct = {
       containerDefaults: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     },
     infra: {
-      cpu: { requests: "10", limits: "20" },
+      cpu: { requests: "10", limits: "28" },
       memory: { requests: "32Gi", limits: "64Gi" },
       pods: 40,
       persistentVolumeClaims: 20,

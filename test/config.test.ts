@@ -177,6 +177,18 @@ describe("configuration validation", () => {
     expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:atlas.accessList[0]", value: '"0.0.0.0/0"' })]);
   });
 
+  it("refuses production without the API server's addresses, and allows other tiers to leave them unset", () => {
+    const kubernetes = JSON.parse(rawConfig("prod").values.kubernetes);
+    expect(kubernetes.apiServerCidrs?.length).toBeGreaterThan(0);
+    const { apiServerCidrs: _, ...without } = kubernetes;
+    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { kubernetes: without })));
+    expect(err.problems).toEqual([expect.objectContaining({ source: "Pulumi.prod.yaml", key: "diaspomoney-platform:kubernetes.apiServerCidrs", value: "(not set)" })]);
+    expect(err.message).toMatch(/kubectl get endpoints kubernetes/);
+    const dev = JSON.parse(rawConfig("dev").values.kubernetes);
+    expect(dev.apiServerCidrs).toBeUndefined();
+    expect(() => loadEnvironment("dev", environments.dev, rawConfig("dev"))).not.toThrow();
+  });
+
   it("names the known stacks for an unknown one", () => {
     expect(() => environmentFor("staging")).toThrow(UnknownStackError);
     expect(() => environmentFor("staging")).toThrow(/"dev", "rct", "prod"/);
@@ -199,5 +211,49 @@ describe("a bad configuration registers nothing", () => {
     const { getMonitor } = await import("../infra/sdk-internals");
     await expect(planStack("dev", { config: { backup: undefined } })).rejects.toThrow(/diaspomoney-platform:backup = \(not set\): expected a value/);
     expect((getMonitor() as unknown as { records: unknown[] }).records).toEqual([]);
+  });
+});
+
+describe("MongoDB sharding in the spec", () => {
+  const sharded = (stack: string, sharding: Record<string, unknown>, members?: number) => {
+    const spec = clone(environments[stack]) as any;
+    spec.mongodb.sharding = sharding;
+    if (members !== undefined) spec.mongodb.members = members;
+    return spec;
+  };
+  const keysOf = (stack: string, spec: unknown) => {
+    try {
+      loadEnvironment(stack, spec as never, rawConfig(stack));
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => `${p.key} = ${p.value}: ${p.expected}`);
+      throw err;
+    }
+  };
+
+  it("is off by default (one replica set), and accepted with 3 config servers and 2 mongos in prod", () => {
+    expect(loadEnvironment("prod", environments.prod, rawConfig("prod")).spec.mongodb.sharding).toBeUndefined();
+    const loaded = loadEnvironment("prod", sharded("prod", { shards: 2, configServers: 3, mongos: 2 }), rawConfig("prod"));
+    expect(loaded.spec.mongodb.sharding).toEqual({ shards: 2, configServers: 3, mongos: 2 });
+    expect(keysOf("dev", sharded("dev", { shards: 1, configServers: 1, mongos: 1 }))).toEqual([]);
+  });
+
+  it("refuses an even config-server replica set anywhere", () => {
+    expect(keysOf("dev", sharded("dev", { shards: 2, configServers: 2, mongos: 1 }))).toEqual([
+      "mongodb.sharding.configServers = 2: 1 or an odd number of config servers (3, 5, 7): they form a replica set",
+    ]);
+  });
+
+  it("refuses one config server or one mongos in production", () => {
+    expect(keysOf("prod", sharded("prod", { shards: 2, configServers: 1, mongos: 1 }))).toEqual([
+      "mongodb.sharding.configServers = 1: at least 3 config servers in production: without them the cluster's metadata has no failover",
+      "mongodb.sharding.mongos = 1: at least 2 mongos routers in production: the app reaches the data only through them",
+    ]);
+  });
+
+  it("still refuses even shards (members), and unknown or missing sharding keys", () => {
+    expect(keysOf("prod", sharded("prod", { shards: 2, configServers: 3, mongos: 2 }, 4))[0]).toMatch(/^mongodb\.members = 4: 1 or an odd number/);
+    expect(keysOf("dev", sharded("dev", { shards: 2, configServers: 3, mongos: 2, replicas: 3 })).join("\n")).toMatch(/mongodb\.sharding\.replicas/);
+    expect(keysOf("dev", sharded("dev", { shards: 0, configServers: 3, mongos: 2 })).join("\n")).toMatch(/mongodb\.sharding\.shards/);
   });
 });

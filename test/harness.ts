@@ -3,7 +3,7 @@
  * `npm run plan` uses) and gives tests the registered resources to assert on.
  */
 import { prepare } from "../infra/program";
-import { readStackConfigFile, runPlan, type Plan, type StackConfig } from "../infra/plan/run";
+import { planOffline, readStackConfigFile, runPlan, type Plan, type StackConfig } from "../infra/plan/run";
 import type { RecordedResource } from "../infra/plan/recorder";
 import { PROJECT } from "../infra/config/load";
 
@@ -37,7 +37,7 @@ export function stackConfig(stack: string, opts: PlanOptions = {}): StackConfig 
 
 /** Plans `stack` with its checked-in config (optionally changed) and the real program. */
 export function planStack(stack: string, opts: PlanOptions = {}): Promise<Plan> {
-  return runPlan(stack, stackConfig(stack, opts), prepare);
+  return planOffline(stack, stackConfig(stack, opts), prepare);
 }
 
 /** Plans `stack` with a program other than the real one (for testing components in isolation). */
@@ -76,3 +76,4 @@ export function inputs(r: RecordedResource): any {
 }
 
 export const STACKS = ["dev", "rct", "prod"] as const;
+export const CLUSTER_STACKS = ["cluster-nonprod", "cluster-prod"] as const;

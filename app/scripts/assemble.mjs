@@ -2,11 +2,13 @@
 //
 // In an npm workspace Next.js traces from the repository root, so `.next/standalone` holds
 // `node_modules/` (traced dependencies) and `app/` (this package). dist/ flattens that into one
-// self-contained folder: server.js (our server, compiled by tsc) and its lib/, .next/ (the build,
-// with the static assets Next.js leaves out of standalone), node_modules/. Then it checks that every
-// package the server requires resolves from dist/, so a missing trace fails the build, not the pod.
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+// self-contained folder: server.js and keys.js (ours, compiled by tsc) and their lib/, .next/ (the
+// build, with the static assets Next.js leaves out of standalone), node_modules/. Packages only our
+// server code uses (the KMS client) are not in Next.js's trace: they are traced here with the same
+// tracer (@vercel/nft) and copied. Then it checks that every package the server requires resolves
+// from dist/, so a missing trace fails the build, not the pod.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inputsHash } from "./inputs.mjs";
@@ -25,25 +27,42 @@ cpSync(join(appDir, ".next", "static"), join(dist, ".next", "static"), { recursi
 if (existsSync(join(appDir, "public"))) cpSync(join(appDir, "public"), join(dist, "public"), { recursive: true });
 cpSync(join(appDir, "build", "server"), dist, { recursive: true });
 
-const missing = [];
-const fromDist = createRequire(join(dist, "server.js"));
-const scan = (dir) => {
+/** Bare requires of our compiled code whose package is not in dist/node_modules (the image has nothing else). */
+const packageOf = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+const scan = (dir, missing = []) => {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const file = join(dir, entry.name);
-    if (entry.isDirectory()) scan(file);
+    if (entry.isDirectory()) scan(file, missing);
     else if (file.endsWith(".js")) {
       for (const [, spec] of readFileSync(file, "utf8").matchAll(/require\("([^".][^"]*)"\)/g)) {
-        if (spec.startsWith("node:")) continue;
-        try {
-          fromDist.resolve(spec);
-        } catch {
-          missing.push(`${relative(dist, file)} → ${spec}`);
-        }
+        if (isBuiltin(spec) || existsSync(join(dist, "node_modules", packageOf(spec), "package.json"))) continue;
+        missing.push({ from: relative(dist, file), spec });
       }
     }
   }
+  return missing;
 };
-scan(join(appDir, "build", "server"));
+
+const untraced = scan(join(appDir, "build", "server"));
+if (untraced.length) {
+  const root = config.outputFileTracingRoot;
+  const fromApp = createRequire(join(appDir, "package.json"));
+  const require = createRequire(import.meta.url);
+  const { nodeFileTrace } = require("next/dist/compiled/@vercel/nft");
+  const entries = [...new Set(untraced.map((m) => fromApp.resolve(m.spec)))];
+  const { fileList } = await nodeFileTrace(entries, { base: root, processCwd: appDir });
+  let copied = 0;
+  for (const file of fileList) {
+    if (!file.startsWith("node_modules/")) continue;
+    const target = join(dist, file);
+    if (existsSync(target)) continue;
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(join(root, file), target, { verbatimSymlinks: true });
+    copied += 1;
+  }
+  console.log(`traced ${entries.length} package entr${entries.length === 1 ? "y" : "ies"} the server needs beyond Next.js's trace: ${copied} files copied`);
+}
+const missing = scan(join(appDir, "build", "server")).map((m) => `${m.from} → ${m.spec}`);
 if (missing.length) {
   console.error(`dist/ cannot run: unresolved requires\n  ${missing.join("\n  ")}`);
   process.exit(1);

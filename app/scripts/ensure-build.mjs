@@ -15,6 +15,7 @@ try {
   // no build yet
 }
 if (built !== inputsHash(appDir)) {
-  console.log("dist/ is missing or stale: building");
-  execSync("npm run build", { cwd: appDir, stdio: "inherit" });
+  // On stderr: the commands that follow (keys.js) print their result on stdout.
+  console.error("dist/ is missing or stale: building");
+  execSync("npm run build", { cwd: appDir, stdio: ["ignore", process.stderr, process.stderr] });
 }

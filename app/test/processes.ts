@@ -3,11 +3,24 @@
  * the way Kubernetes does: start `node dist/server.js`, call it over HTTP, signal it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { request, type Agent } from "node:http";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { PURPOSES } from "../src/lib/field-encryption";
+import { LocalKms } from "../src/lib/field-encryption/local-kms";
 
-export const DIST_SERVER = join(__dirname, "..", "dist", "server.js");
+/** The built server; APP_DIST_SERVER runs the same tests against another build (an older one, say). */
+export const DIST_SERVER = process.env.APP_DIST_SERVER ?? join(__dirname, "..", "dist", "server.js");
+
+/** Field encryption through the local KMS: a fresh master key and one wrapped data key per purpose. */
+export async function localFieldEncryptionEnv(): Promise<Record<string, string>> {
+  const master = randomBytes(32);
+  const kms = new LocalKms(new Map([["m1", master]]));
+  const keys = [];
+  for (const purpose of PURPOSES) keys.push({ id: `${purpose}-1`, purpose, wrapped: await kms.generateDataKey({ keyId: `${purpose}-1`, purpose }) });
+  return { FIELD_ENCRYPTION_KMS: "local", FIELD_ENCRYPTION_LOCAL_MASTER_KEYS: `m1:${master.toString("base64")}`, FIELD_ENCRYPTION_DATA_KEYS: JSON.stringify(keys) };
+}
 
 export interface LogLine {
   level: string;
@@ -18,6 +31,7 @@ export interface LogLine {
 
 export interface RunningServer {
   port: number;
+  metricsPort: number;
   child: ChildProcess;
   /** Every stdout line so far, parsed (a line that is not JSON fails the test that reads it). */
   lines: string[];
@@ -28,9 +42,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Starts the built server with `env` over a default of local field encryption and ports chosen by the system. */
 export async function startServer(env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, [DIST_SERVER], {
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", LISTEN_HOST: "127.0.0.1", PORT: "0", ...env },
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", LISTEN_HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0", ...(await localFieldEncryptionEnv()), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -78,6 +93,7 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   ]);
   return {
     port: listening.port as number,
+    metricsPort: listening.metricsPort as number,
     child,
     lines,
     logs,
@@ -110,6 +126,27 @@ export function get(port: number, path: string, agent?: Agent): Promise<Response
   });
 }
 
+/**
+ * Sends one request line as written (`GET *`, `GET http://other.example/`: targets an HTTP client
+ * library would not send) and reads the answer. `closed` when the server closed without one.
+ */
+export function rawRequest(port: number, line: string, headers = "Host: app.example\r\nConnection: close\r\n"): Promise<{ status: number | "closed"; headers: Record<string, string>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1");
+    let data = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d) => (data += d));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(data);
+      if (!m) return resolve({ status: "closed", headers: {}, body: data });
+      const parsed = Object.fromEntries(m[2].split("\r\n").map((h) => [h.slice(0, h.indexOf(":")).toLowerCase(), h.slice(h.indexOf(":") + 1).trim()]));
+      resolve({ status: Number(m[1]), headers: parsed, body: m[3] });
+    });
+    socket.write(`${line} HTTP/1.1\r\n${headers}\r\n`);
+  });
+}
+
 /** A port nothing listens on: connections are refused at once. */
 export async function closedPort(): Promise<number> {
   const server = createServer();
@@ -136,5 +173,50 @@ export async function blackhole(): Promise<{ port: number; connected: Promise<vo
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
+  };
+}
+
+/**
+ * A blackhole in its own process: file descriptors counted in this process are then only the
+ * client's. Its sockets are never read, so it never sees a FIN and never sends one back.
+ */
+export async function blackholeProcess(): Promise<{ port: number; close(): Promise<void> }> {
+  const code = `const s = require("node:net").createServer(() => {}); s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("exit", (c) => reject(new Error(`blackhole exited with ${c}`)));
+  });
+  return {
+    port,
+    close: async () => {
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/** Samples of one metric from a Prometheus text exposition: `{labels} value` per series. */
+export function samples(exposition: string, metric: string): { labels: Record<string, string>; value: number }[] {
+  return exposition
+    .split("\n")
+    .filter((l) => l.startsWith(`${metric}{`) || l.startsWith(`${metric} `))
+    .map((l) => {
+      const m = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(l)!;
+      const labels = Object.fromEntries([...(m[1] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+      return { labels, value: Number(m[2]) };
+    });
+}
+
+/** Every dependency pointed at a closed local port, with credentials that must never be echoed. */
+export async function unreachableDependencies(): Promise<Record<string, string>> {
+  const [mongo, redis, kafka] = await Promise.all([closedPort(), closedPort(), closedPort()]);
+  return {
+    MONGODB_URI: `mongodb://app:not-a-real-password@127.0.0.1:${mongo}/diaspomoney?directConnection=true`,
+    REDIS_NODES: `127.0.0.1:${redis}`,
+    REDIS_PASSWORD: "not-a-real-password",
+    KAFKA_BROKERS: `127.0.0.1:${kafka}`,
+    KAFKA_TLS: "false",
+    READINESS_TIMEOUT_MS: "1000",
   };
 }

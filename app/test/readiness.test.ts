@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DependencyError, NotConfiguredError, dependencies, kafkaTls, parseHostList, redisTls } from "../src/lib/dependencies";
+import { ConfigurationError, DependencyError, NotConfiguredError, dependencies, kafka, kafkaTls, parseHostList, redisTls } from "../src/lib/dependencies";
 import { createLogger } from "../src/lib/log";
-import { createReadiness, failureReason } from "../src/lib/readiness";
+import { createReadiness, failureReason, logTransitions } from "../src/lib/readiness";
+import { blackholeProcess } from "./processes";
 
 const ok = async () => undefined;
 const refused = async () => {
@@ -65,6 +66,32 @@ describe("readiness", () => {
     expect(new Set(reports).size).toBe(1);
   });
 
+  it("degrades instead of failing when only dependencies that are not required fail", async () => {
+    const checks = { mongodb: refused, redis: ok, kafka: never };
+    const degraded = await createReadiness(checks, { timeoutMs: 20, cacheMs: 0, required: [] })();
+    expect([degraded.ready, degraded.degraded, degraded.failed]).toEqual([true, true, ["mongodb", "kafka"]]);
+    const strict = await createReadiness(checks, { timeoutMs: 20, cacheMs: 0, required: ["mongodb"] })();
+    expect([strict.ready, strict.degraded]).toEqual([false, true]);
+    const fine = await createReadiness(checks, { timeoutMs: 20, cacheMs: 0, required: ["redis"] })();
+    expect(fine.ready).toBe(true);
+    expect(() => createReadiness(checks, { timeoutMs: 20, cacheMs: 0, required: ["postgres"] })).toThrow(/unknown required dependency "postgres"/);
+  });
+
+  it("logs a failure when it starts or changes, and the recovery, not every failed check", async () => {
+    const lines: string[] = [];
+    let failing: (() => Promise<void>) | undefined = refused;
+    const readiness = createReadiness({ mongodb: () => (failing ? failing() : ok()) }, { timeoutMs: 50, cacheMs: 0, ...logTransitions(createLogger("readiness", (l) => void lines.push(l))) });
+    for (let i = 0; i < 5; i++) await readiness();
+    failing = never;
+    await readiness();
+    await readiness();
+    failing = undefined;
+    await readiness();
+    await readiness();
+    const msgs = lines.map((l) => JSON.parse(l)).map((l) => `${l.msg}:${l.reason ?? ""}`);
+    expect(msgs).toEqual(["dependency check failed:ECONNREFUSED", "dependency check failed:timeout", "dependency recovered:"]);
+  });
+
   it("derives reasons from codes, causes, stated reasons and error classes", () => {
     const nested = new Error("server selection failed", { cause: Object.assign(new Error("x"), { code: "ENOTFOUND" }) });
     expect(failureReason(nested)).toBe("ENOTFOUND");
@@ -87,6 +114,36 @@ describe("dependency clients", () => {
       { host: "kafka", port: 9093 },
     ]);
     expect(() => parseHostList("a:b:c", 1)).toThrow(/host:port/);
+  });
+
+  it("name a malformed host entry by its position, never echoing it (it may hold a password)", () => {
+    for (const value of ["redis-0:6379,app:S3cretPass@redis-1:6379", "redis-0:6379,redis-1:99999", "redis-0:6379,red is:1", "redis-0:6379,:6379"]) {
+      let error: Error | undefined;
+      try {
+        parseHostList(value, 6379, "REDIS_NODES");
+      } catch (err) {
+        error = err as Error;
+      }
+      expect(error, value).toBeInstanceOf(ConfigurationError);
+      expect(error!.message).toBe("entry 2 of REDIS_NODES is not a host:port pair");
+      expect(failureReason(error)).toBe("misconfigured");
+    }
+  });
+
+  it("release every Kafka socket when a check against a broker that never answers fails", async () => {
+    const hang = await blackholeProcess();
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const log = createLogger("test", () => undefined);
+    const dep = kafka({ KAFKA_BROKERS: `127.0.0.1:${hang.port}`, KAFKA_TLS: "false" }, { timeoutMs: 400, log });
+    const readiness = createReadiness({ kafka: dep.check }, { timeoutMs: 400, cacheMs: 0 });
+    await readiness();
+    await new Promise((r) => setTimeout(r, 100));
+    const before = fds();
+    for (let i = 0; i < 8; i++) await readiness();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fds() - before).toBeLessThanOrEqual(1);
+    await dep.close();
+    await hang.close();
   });
 
   it("fail as not configured, without connecting, when their variables are missing", async () => {

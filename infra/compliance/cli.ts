@@ -5,13 +5,13 @@
 import * as path from "node:path";
 import { ConfigError } from "../config/load";
 import { prepare } from "../program";
-import { UnknownStackError, environments } from "../../stacks";
-import { ROOT, readStackConfigFile, runPlan } from "../plan/run";
+import { STACK_NAMES, UnknownStackError } from "../../stacks";
+import { planOffline, ROOT, readStackConfigFile } from "../plan/run";
 import { auditPlan } from "./index";
 import { formatFindings, writeAuditArtefacts } from "./report";
 
 const USAGE = `usage: npm run audit -- <stack> [--out DIR]
-       (stacks: ${Object.keys(environments).join(", ")})`;
+       (stacks: ${STACK_NAMES.join(", ")})`;
 
 function parseArgs(argv: string[]): { stack: string; out: string } {
   let stack: string | undefined;
@@ -35,8 +35,9 @@ function parseArgs(argv: string[]): { stack: string; out: string } {
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
-  if (!Object.prototype.hasOwnProperty.call(environments, args.stack)) throw new UnknownStackError(args.stack);
-  const plan = await runPlan(args.stack, readStackConfigFile(args.stack), prepare);
+  if (!STACK_NAMES.includes(args.stack)) throw new UnknownStackError(args.stack);
+  // An environment reads its cluster stack's outputs: planOffline plans that stack first, as `npm run plan` does.
+  const plan = await planOffline(args.stack, readStackConfigFile(args.stack), prepare);
   const audit = await auditPlan(plan);
   const written = writeAuditArtefacts(audit, args.out);
   console.log(formatFindings(audit));

@@ -2,7 +2,7 @@
  * The offline compliance audit, as the plan and audit CLIs use it: the environment profile of a
  * stack, and the evaluation of the pack on its plan.
  */
-import { environmentFor } from "../../stacks";
+import { clusterFor, environmentFor, isClusterStack } from "../../stacks";
 import type { Plan } from "../plan/run";
 import type { EnvironmentProfile } from "../../policy/policies";
 import { evaluatePlan, type AuditResult } from "./evaluate";
@@ -10,6 +10,12 @@ import { formatFindings } from "./report";
 
 /** Tier and features of a stack, from its spec (stacks/<stack>.ts). */
 export function profileOf(stack: string): EnvironmentProfile {
+  if (isClusterStack(stack)) {
+    // A cluster stack holds the bar of the strictest environment it hosts: rct's acceptance bar on
+    // the shared non-production cluster, production's on prod's.
+    const tier = clusterFor(stack).tier === "production" ? "production" : "acceptance";
+    return { tier, features: { atlas: false, waf: false, manageZone: false }, clusterLayer: true };
+  }
   const spec = environmentFor(stack);
   return { tier: spec.tier, features: { atlas: spec.features.atlas, waf: spec.features.waf, manageZone: spec.features.manageZone } };
 }

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Evidence } from "../../policy/lib/control";
-import { refLabel, type FrameworkRef } from "../../policy/lib/frameworks";
+import { FRAMEWORKS, refLabel, type FrameworkName, type FrameworkRef } from "../../policy/lib/frameworks";
 import { TOKEN_SHAPES } from "../../policy/lib/secrets";
 import type { AuditResult, ControlResult, ControlStatus } from "./evaluate";
 
@@ -16,6 +16,59 @@ const STATUS: Record<ControlStatus, string> = { pass: "PASS", fail: "FAIL", "not
 
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+/** One framework's standing in an audit: its requirements and the controls that check them. */
+export interface FrameworkSummary {
+  name: FrameworkName;
+  title: string;
+  /** Requirements (criteria, articles) the pack's controls cite. */
+  requirements: number;
+  /** Every control citing it passed (or was not applicable, with at least one passing). */
+  met: number;
+  /** Cited by at least one failing (or erroring) control. */
+  notMet: string[];
+  /** Cited only by controls that did not apply to this stack. */
+  notAssessed: string[];
+  controls: { total: number; passed: number; failed: number; notApplicable: number; errors: number };
+}
+
+/** The audit seen framework by framework: a requirement is met only if no control citing it fails. */
+export function frameworkSummary(a: Pick<AuditResult, "controls">): FrameworkSummary[] {
+  return FRAMEWORKS.map(({ name, title }) => {
+    const citing = a.controls.filter((c) => c.references.some((r) => r.name === name));
+    const byRequirement = new Map<string, ControlStatus[]>();
+    for (const c of citing)
+      for (const r of c.references.filter((x) => x.name === name)) byRequirement.set(r.reference, [...(byRequirement.get(r.reference) ?? []), c.status]);
+    const notMet: string[] = [];
+    const notAssessed: string[] = [];
+    let met = 0;
+    for (const [reference, statuses] of byRequirement) {
+      if (statuses.some((st) => st === "fail" || st === "error")) notMet.push(reference);
+      else if (statuses.every((st) => st === "not-applicable")) notAssessed.push(reference);
+      else met++;
+    }
+    const count = (st: ControlStatus) => citing.filter((c) => c.status === st).length;
+    return {
+      name,
+      title,
+      requirements: byRequirement.size,
+      met,
+      notMet,
+      notAssessed,
+      controls: { total: citing.length, passed: count("pass"), failed: count("fail"), notApplicable: count("not-applicable"), errors: count("error") },
+    };
+  });
+}
+
+function frameworkLine(f: FrameworkSummary): string {
+  const c = f.controls;
+  return (
+    `${f.name}: ${f.met}/${f.requirements} requirements met` +
+    (f.notMet.length ? `, not met: ${f.notMet.join(", ")}` : "") +
+    (f.notAssessed.length ? `, not assessed here: ${f.notAssessed.join(", ")}` : "") +
+    ` (${c.total} controls: ${c.passed} passed, ${c.failed} failed, ${c.notApplicable} not applicable${c.errors ? `, ${c.errors} errors` : ""})`
+  );
 }
 
 function refs(list: FrameworkRef[], framework: FrameworkRef["name"]): string {
@@ -60,20 +113,34 @@ export function renderMarkdown(a: AuditResult): string {
     `**${s.passed} passed, ${s.failed} failed, ${s.notApplicable} not applicable, ${s.errors} errors** out of ${s.total} controls` +
       (s.mandatoryFailures > 0 ? ` — ${s.mandatoryFailures} mandatory control(s) fail: the deployment is blocked.` : s.advisoryFailures > 0 ? ` — ${s.advisoryFailures} advisory finding(s), not blocking.` : "."),
     "",
-    "How to read this report: each control is a PCI-DSS v4.0.1 / GDPR requirement checked on what the stack would deploy.",
+    "How to read this report: each control checks PCI-DSS v4.0.1 / GDPR requirements, and the SOC 2 Trust Services Criteria they support, on what the stack would deploy.",
     "PASS means every in-scope resource met it (the evidence lists what was checked and the value found);",
     "FAIL lists every resource, property and value that does not, and the requirement; N/A says why nothing was in scope.",
     "Secret values are never shown: they appear as `[secret]` (a Pulumi secret) or `[redacted, N characters]`.",
     "Offline, Helm charts are judged on their values; the objects they render (operators', Traefik's and the monitoring",
     "stack's pods) are judged by the same controls when the pack runs with the Pulumi CLI (docs/compliance.md).",
     "",
+    "## Frameworks",
+    "",
+    "A requirement is met when no control citing it fails; not assessed when every control citing it is not applicable to this stack.",
+    "",
+    "| Framework | Requirements met | Not met | Not assessed here | Controls (passed / failed / N/A) |",
+    "|---|---|---|---|---|",
+    ...frameworkSummary(a).map(
+      (f) =>
+        `| ${cell(f.title)} | ${f.met} / ${f.requirements} | ${cell(f.notMet.join(", ") || "-")} | ${cell(f.notAssessed.join(", ") || "-")} | ` +
+        `${f.controls.total} (${f.controls.passed} / ${f.controls.failed} / ${f.controls.notApplicable}) |`,
+    ),
+    "",
     "## Summary",
     "",
-    "| Control | Severity | Enforcement | Result | PCI-DSS v4.0.1 | GDPR | Evidence |",
-    "|---|---|---|---|---|---|---|",
+    "| Control | Severity | Enforcement | Result | PCI-DSS v4.0.1 | GDPR | SOC 2 | Evidence |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const c of a.controls)
-    lines.push(`| [${c.name}](#${c.name}) | ${c.severity} | ${c.enforcementLevel} | ${resultLabel(c)} | ${refs(c.references, "PCI-DSS")} | ${cell(refs(c.references, "GDPR"))} | ${cell(evidenceSummary(c))} |`);
+    lines.push(
+      `| [${c.name}](#${c.name}) | ${c.severity} | ${c.enforcementLevel} | ${resultLabel(c)} | ${refs(c.references, "PCI-DSS")} | ${cell(refs(c.references, "GDPR"))} | ${refs(c.references, "SOC 2")} | ${cell(evidenceSummary(c))} |`,
+    );
   lines.push("", "## Controls", "");
   for (const c of a.controls) {
     lines.push(`### ${c.name}`, "", `**${resultLabel(c)}** · severity ${c.severity} · enforcement ${c.enforcementLevel}`, "", c.description, "");
@@ -111,7 +178,7 @@ export function assertNoSecrets(text: string): void {
 export function writeAuditArtefacts(a: AuditResult, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const md = renderMarkdown(a);
-  const json = `${JSON.stringify(a, null, 2)}\n`;
+  const json = `${JSON.stringify({ ...a, frameworks: frameworkSummary(a) }, null, 2)}\n`;
   assertNoSecrets(md);
   assertNoSecrets(json);
   const files = [path.join(dir, "audit.md"), path.join(dir, "audit.json")];
@@ -124,6 +191,7 @@ export function writeAuditArtefacts(a: AuditResult, dir: string): string[] {
 export function formatFindings(a: AuditResult, maxPerControl = 10): string {
   const s = a.summary;
   const out = [`Policy pack ${a.pack.name}@${a.pack.version} on ${a.stack}: ${s.passed} passed, ${s.failed} failed (${s.mandatoryFailures} mandatory), ${s.notApplicable} not applicable, ${s.errors} errors`];
+  for (const f of frameworkSummary(a)) out.push(`  ${frameworkLine(f)}`);
   for (const c of a.controls) {
     if (c.status !== "fail" && c.status !== "error") continue;
     out.push(`  ${c.enforcementLevel === "mandatory" ? "✖" : "!"} ${c.name} [${c.enforcementLevel}, ${c.severity}]${c.status === "error" ? `: error: ${c.reason}` : ""}`);

@@ -9,6 +9,7 @@ import {
   type EnvironmentSpecInput,
   type SecretKey,
 } from "./schema";
+import { quotaProblems } from "../sizing";
 
 export const PROJECT = "diaspomoney-platform";
 
@@ -52,7 +53,7 @@ export interface RawStackConfig {
   secret: ReadonlySet<string>;
 }
 
-function render(value: unknown): string {
+export function render(value: unknown): string {
   if (value === undefined) return "(not set)";
   const text = JSON.stringify(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
@@ -71,7 +72,7 @@ function joinPath(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
 }
 
-function zodProblems(error: z.ZodError, root: unknown, source: string, prefix: string): ConfigProblem[] {
+export function zodProblems(error: z.ZodError, root: unknown, source: string, prefix: string): ConfigProblem[] {
   return error.issues.flatMap((issue): ConfigProblem[] => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((k) => ({
@@ -88,7 +89,7 @@ function zodProblems(error: z.ZodError, root: unknown, source: string, prefix: s
   });
 }
 
-function parseRawValue(raw: string): unknown {
+export function parseRawValue(raw: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
@@ -115,6 +116,7 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
   } else if (production && members < 3) {
     problems.push({ source: specFile, key: "mongodb.members", value: render(members), expected: "a replica set of at least 3 members in production" });
   }
+  problems.push(...shardingProblems(spec, specFile, production));
   if (spec.app.maxReplicas < spec.app.replicas) {
     problems.push({ source: specFile, key: "app.maxReplicas", value: render(spec.app.maxReplicas), expected: `at least app.replicas (${spec.app.replicas})` });
   }
@@ -153,6 +155,16 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
       }
     }
   }
+  // Without them the operators' API-server egress is every address on 443 and 6443.
+  if (production && !config.kubernetes.apiServerCidrs) {
+    problems.push({
+      source: cfgFile,
+      key: key("kubernetes.apiServerCidrs"),
+      value: "(not set)",
+      expected: "the API server's endpoint CIDRs in production (kubectl get endpoints kubernetes -n default): operators may call only them",
+    });
+  }
+  problems.push(...quotaProblems(stack, spec));
   if (spec.features.waf && !spec.features.manageZone) {
     problems.push({ source: specFile, key: "features.waf", value: "true", expected: "false unless features.manageZone is on (the WAF is a zone-wide ruleset, owned by the stack that manages the zone)" });
   }
@@ -166,6 +178,28 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
     } else if (!raw.secret.has(k)) {
       problems.push({ source: cfgFile, key: key(k), value: "(plain text)", expected: `an encrypted value: pulumi config set --secret ${k}` });
     }
+  }
+  return problems;
+}
+
+/**
+ * A sharded MongoDB: the config servers are a replica set too (1 or odd), and production needs them
+ * to survive a member's loss (3 or more) and more than one router (a lone mongos is a single point of
+ * failure for every query).
+ */
+function shardingProblems(spec: EnvironmentSpec, specFile: string, production: boolean): ConfigProblem[] {
+  const sharding = spec.mongodb.sharding;
+  if (!sharding) return [];
+  const problems: ConfigProblem[] = [];
+  const { configServers, mongos } = sharding;
+  if (configServers > 1 && configServers % 2 === 0) {
+    problems.push({ source: specFile, key: "mongodb.sharding.configServers", value: render(configServers), expected: "1 or an odd number of config servers (3, 5, 7): they form a replica set" });
+  }
+  if (production && configServers < 3) {
+    problems.push({ source: specFile, key: "mongodb.sharding.configServers", value: render(configServers), expected: "at least 3 config servers in production: without them the cluster's metadata has no failover" });
+  }
+  if (production && mongos < 2) {
+    problems.push({ source: specFile, key: "mongodb.sharding.mongos", value: render(mongos), expected: "at least 2 mongos routers in production: the app reaches the data only through them" });
   }
   return problems;
 }
@@ -192,6 +226,11 @@ export function loadEnvironment(stack: string, specInput: EnvironmentSpecInput, 
   if (!cfgResult.success) problems.push(...zodProblems(cfgResult.error, plain, cfgFile, `${PROJECT}:`));
 
   if (specResult.success && cfgResult.success) {
+    // An integration turned off in this installation's config turns off what the spec builds on it.
+    const { integrations } = cfgResult.data;
+    const features = specResult.data.features;
+    if (!integrations.atlas) features.atlas = false;
+    if (!integrations.cloudflare) Object.assign(features, { manageZone: false, waf: false });
     problems.push(...crossChecks(stack, specResult.data, cfgResult.data, secretsSet, raw));
   }
   if (problems.length > 0) throw new ConfigError(stack, problems);

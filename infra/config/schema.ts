@@ -102,6 +102,25 @@ export const environmentSpecSchema = z.strictObject({
       keep: positiveInt,
       pointInTimeRecovery: z.boolean(),
     }),
+    /**
+     * A sharded cluster instead of one replica set: `shards` replica sets of `members` each, a
+     * config-server replica set and `mongos` routers the app connects through. Absent: one replica
+     * set (the seed's "Primary" and "Replica"). See docs/mongodb.md for when to shard.
+     */
+    sharding: z
+      .strictObject({
+        shards: positiveInt,
+        /** Config-server replica set members: 1 (development) or an odd number, 3 or more in production. */
+        configServers: positiveInt,
+        /** mongos routers (stateless): 2 or more in production. */
+        mongos: positiveInt,
+        /** Volume of each config server. Default: `storage`. */
+        configServerStorage: quantityMem.optional(),
+        /** Resources of each config server and each mongos. Default: `resources`. */
+        configServerResources: resources.optional(),
+        mongosResources: resources.optional(),
+      })
+      .optional(),
   }),
   redis: z.strictObject({
     /** Cluster leaders (shards); each has `followersPerLeader` replicas. */
@@ -176,14 +195,43 @@ export const deploymentConfigSchema = z.strictObject({
      * resource) only when this changes, not when the context is renamed.
      */
     clusterIdentifier: z.string().min(1),
-    /** Install cluster-wide pieces (operator CRDs, cert-manager): true on exactly one stack per cluster. */
-    installClusterServices: z.boolean(),
+    /**
+     * Wait for objects to become ready (Deployments rolled out, custom resources Ready) during
+     * `pulumi up`. Turn off only where nothing can become ready: a control plane without nodes
+     * (`npm run e2e`) or a dry run against an empty cluster. Default true.
+     */
+    awaitReadiness: z.boolean().default(true),
+    /**
+     * The cluster's network plugin. NetworkPolicy `ipBlock` rules match the API server and the nodes
+     * on Calico, but not on Cilium (unless `policy-cidr-match-mode=nodes`): on Cilium, the rules that
+     * reach them are CiliumNetworkPolicies with entities `kube-apiserver` and `remote-node`.
+     */
+    cni: z.enum(["calico", "cilium", "other"]),
     /**
      * Addresses of the Kubernetes API server's endpoints (`kubectl get endpoints kubernetes -n default`).
-     * Operators' egress (443 and 6443) is limited to them; when unset, to any address on those ports.
+     * Operators' egress (443 and 6443) is limited to them; when unset, to any address on those ports
+     * (refused in production).
      */
     apiServerCidrs: z.array(cidr).min(1).optional(),
   }),
+  /**
+   * The cluster stack of the cluster this environment runs on (`cluster-nonprod`, or
+   * `<organization>/diaspomoney-platform/cluster-nonprod` with Pulumi Cloud): it owns the CRDs,
+   * cert-manager, the internal CA issuers and cluster-scoped RBAC this environment uses.
+   */
+  cluster: z.strictObject({
+    stack: z
+      .string()
+      .regex(/^([A-Za-z0-9_.-]+\/){0,2}cluster-[a-z0-9-]+$/, "the name of a cluster stack of this project, such as cluster-nonprod or acme/diaspomoney-platform/cluster-nonprod"),
+  }),
+  /**
+   * External services this installation manages. Both default to on; `npm run e2e` turns them off
+   * (a local control plane reaches neither Cloudflare nor Atlas). Atlas is managed only where the
+   * environment spec also turns it on (`features.atlas`).
+   */
+  integrations: z
+    .strictObject({ cloudflare: z.boolean().default(true), atlas: z.boolean().default(true) })
+    .default({ cloudflare: true, atlas: true }),
   cloudflare: z.strictObject({
     zoneId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare zone id"),
     accountId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare account id"),
@@ -201,7 +249,18 @@ export const deploymentConfigSchema = z.strictObject({
       encryptionKey: z.strictObject({
         awsKmsKeyId: z.string().min(1),
         region: z.string().regex(/^[A-Z]{2}_[A-Z]+_\d$/, "an Atlas AWS region such as EU_WEST_1"),
-        roleId: z.string().min(1),
+        /**
+         * The AWS IAM role Atlas assumes to use the key. It is created outside this program, trusting
+         * the Atlas AWS account and external id that the project's access setup generates: unset for
+         * phase 1 of a new Atlas project, then set from that phase's `data.atlas.encryptionAtRest`
+         * output (docs/atlas.md). Atlas' own role id is never configured: the program creates it.
+         */
+        iamRole: z
+          .strictObject({
+            arn: z.string().regex(/^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]+$/, "an IAM role ARN such as arn:aws:iam::123456789012:role/diaspomoney-prod-atlas-kms"),
+            externalId: z.string().min(1),
+          })
+          .optional(),
       }),
     })
     .optional(),
@@ -241,6 +300,8 @@ export const deploymentConfigSchema = z.strictObject({
     slackChannel: z.string().regex(/^#[a-z0-9_-]+$/, "a Slack channel such as #alerts-prod"),
     securityEmail: email,
     paymentsEmail: email,
+    /** Address of a dead man's switch (healthchecks.io and the like accept e-mail pings): Watchdog's heartbeat. */
+    heartbeatEmail: email.optional(),
   }),
   backup: z.strictObject({
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),

@@ -1,17 +1,21 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { AtlasSearchCluster, dailyTimeOf } from "../../components/atlas";
 import type { EnvironmentContext } from "../context";
 import { APP_DATABASE, APP_USER } from "./mongodb";
 
 /** What Atlas gives the rest of the data layer, when the stack turns it on. */
 export interface AtlasDeployment {
-  /** `mongodb+srv://` connection string of the application user (a Pulumi secret). */
-  connectionString: pulumi.Output<string>;
+  /** `mongodb+srv://` connection string of the application user (a Pulumi secret); undefined in phase 1. */
+  connectionString?: pulumi.Output<string>;
   cluster: AtlasSearchCluster;
   outputs: Record<string, unknown>;
 }
 
-/** The Atlas Search project and cluster, when `features.atlas` is on; undefined otherwise. */
+/**
+ * The Atlas Search project and cluster, when `features.atlas` is on; undefined otherwise. Without
+ * `atlas.encryptionKey.iamRole` (phase 1 of a new project, docs/atlas.md) only the project and Atlas'
+ * side of the AWS trust: the outputs then say what the AWS IAM role must trust.
+ */
 export function deployAtlas(ctx: EnvironmentContext): AtlasDeployment | undefined {
   const { spec, config } = ctx;
   if (!spec.features.atlas) return undefined;
@@ -39,6 +43,13 @@ export function deployAtlas(ctx: EnvironmentContext): AtlasDeployment | undefine
     { parent: ctx.parent, provider: ctx.providers.atlas },
   );
 
+  const role = config.atlas.encryptionKey.iamRole;
+  if (!role) {
+    pulumi.log.warn(
+      `Atlas project diaspomoney-${spec.name} is in phase 1: no cluster until atlas.encryptionKey.iamRole names the AWS IAM role that trusts data.atlas.encryptionAtRest (docs/atlas.md)`,
+      cluster,
+    );
+  }
   return {
     connectionString: cluster.connectionString,
     cluster,
@@ -50,7 +61,13 @@ export function deployAtlas(ctx: EnvironmentContext): AtlasDeployment | undefine
       nodes: 3,
       minimumTls: "TLS1_2",
       terminationProtection: true,
-      encryptionAtRest: "AWS KMS customer key",
+      encryptionAtRest: role
+        ? { provider: "AWS KMS customer key", awsKmsKeyId: config.atlas.encryptionKey.awsKmsKeyId, iamRoleArn: role.arn }
+        : {
+            phase: "1: awaiting the AWS IAM role (docs/atlas.md)",
+            atlasAwsAccountArn: cluster.awsTrust.apply((t) => t.atlasAwsAccountArn ?? null),
+            externalId: cluster.awsTrust.apply((t) => t.atlasAssumedRoleExternalId ?? null),
+          },
       backup: { schedule: spec.mongodb.backup.schedule, keepDays: spec.mongodb.backup.keep, pointInTime: true },
       accessList: config.atlas.accessList,
       auditing: true,

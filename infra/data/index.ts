@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { InternalCA, leafCertificateSpec, WAIT_FOR_READY, type IssuedTls } from "../../components/internal-ca";
+import { leafCertificateSpec, type IssuedTls, type IssuerRef } from "../../components/internal-ca";
+import { awaitAnnotations, checksum } from "../../components/lifecycle";
 import type { EnvironmentContext } from "../context";
-import { CERT_MANAGER_NAMESPACE } from "../edge";
 import { deployAtlas } from "./atlas";
 import { deployKafka } from "./kafka";
 import { deployMongoDB } from "./mongodb";
@@ -25,14 +25,12 @@ export interface DataLayer {
   trust: DataTrust;
   /** Ports the app may reach in the infra namespace. */
   ports: { mongodb: number; redis: number; kafka: number };
+  /** The data custom resources (Kafka with its topics and user, MongoDB, Redis): the app starts once they are ready. */
+  ready: pulumi.Resource[];
+  /** Checksum of the connection Secret's data: the app's pods roll when it changes. */
+  connectionSecretChecksum: pulumi.Output<string>;
   /** Stack outputs of the area (no secret). */
   outputs: Record<string, unknown>;
-}
-
-/** What the data layer needs from areas built before it. */
-export interface DataLayerDeps {
-  /** cert-manager, where this stack installs it: the CA's objects wait for its webhook. */
-  certManager?: pulumi.Resource;
 }
 
 export const CONNECTION_SECRET = "data-connections";
@@ -90,28 +88,13 @@ export function connectionSecretData(p: ConnectionParts): Record<string, pulumi.
  * certificates from it and, when the stack turns it on, MongoDB Atlas; then what the app needs to
  * reach them: the CA certificate and one Secret of connection settings.
  */
-export function buildDataLayer(ctx: EnvironmentContext, deps: DataLayerDeps = {}): DataLayer {
+export function buildDataLayer(ctx: EnvironmentContext): DataLayer {
   const k8sOpts = { parent: ctx.parent, provider: ctx.providers.kubernetes };
-  const caNames = internalCaNames(ctx.spec.name);
-  // cert-manager's webhook admits every Issuer and Certificate: all of them wait for its chart.
-  const webhook = deps.certManager ? [deps.certManager] : [];
-  const ca = new InternalCA(
-    "internal-ca",
-    {
-      name: caNames.ca,
-      selfSignedIssuerName: caNames.selfSignedIssuer,
-      // Every stack writes here, rct too: the namespace exists once cert-manager is in the cluster.
-      namespace: CERT_MANAGER_NAMESPACE,
-      labels: (name) => ctx.labels(name, "internal-ca"),
-      commonName: `DiaspoMoney ${ctx.spec.name} internal CA`,
-      organizations: ["DiaspoMoney"],
-      // Replacing the CA would make every client distrust every server at once.
-      retention: ctx.stateful,
-      after: webhook,
-    },
-    k8sOpts,
-  );
-  const tls: IssuedTls = { issuer: ca.issuerRef, after: [...webhook, ca.clusterIssuer] };
+  // The environment's internal CA is the cluster stack's (a ClusterIssuer is cluster-wide): this
+  // environment only asks it for certificates. Its CRDs and cert-manager exist before this stack.
+  const ca = ctx.cluster.internalCa[ctx.spec.name];
+  const issuer: IssuerRef = { name: ca.issuer, kind: "ClusterIssuer", group: "cert-manager.io" };
+  const tls: IssuedTls = { issuer, after: [] };
   const caFile = trustedCaFile(DATA_TRUST);
 
   const kafka = deployKafka(ctx, tls);
@@ -131,18 +114,18 @@ export function buildDataLayer(ctx: EnvironmentContext, deps: DataLayerDeps = {}
         name: DATA_CLIENT_CERTIFICATE,
         namespace: ctx.namespaces.app.name,
         labels: ctx.labels(DATA_CLIENT_CERTIFICATE, "data"),
-        annotations: { ...WAIT_FOR_READY },
+        annotations: awaitAnnotations("Certificate", ctx.config.kubernetes.awaitReadiness),
       },
       // No organization: mongod would take a client whose subject matched its members' for a member.
       spec: leafCertificateSpec({
         secretName: DATA_TRUST.secretName,
-        issuer: ca.issuerRef,
+        issuer,
         commonName: DATA_CLIENT_CERTIFICATE,
         usages: ["client auth", "digital signature"],
         secretLabels: ctx.labels(DATA_TRUST.secretName, "data"),
       }),
     },
-    { ...k8sOpts, dependsOn: tls.after },
+    k8sOpts,
   );
 
   const data = connectionSecretData({
@@ -169,15 +152,16 @@ export function buildDataLayer(ctx: EnvironmentContext, deps: DataLayerDeps = {}
 
   return {
     connectionSecretName: secret.metadata.name,
+    ready: [...kafka.ready, ...mongodb.ready, ...redis.ready],
+    connectionSecretChecksum: checksum(data),
     trust: DATA_TRUST,
     ports: { mongodb: mongodb.port, redis: redis.port, kafka: kafka.port },
     outputs: {
       connectionSecret: { name: CONNECTION_SECRET, namespace: ctx.names.app, keys: Object.keys(data) },
       ports: { mongodb: mongodb.port, redis: redis.port, kafka: kafka.port },
       tls: {
-        clusterIssuer: ca.issuerRef.name,
-        caSecret: { namespace: CERT_MANAGER_NAMESPACE, name: ca.secretName },
-        protected: ctx.stateful.protect === true,
+        clusterIssuer: ca.issuer,
+        caSecret: ca.caSecret,
         trust: { ...DATA_TRUST, namespace: ctx.names.app, certificate: DATA_CLIENT_CERTIFICATE },
       },
       mongodb: mongodb.outputs,

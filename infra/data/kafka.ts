@@ -4,7 +4,7 @@ import type { IssuedTls } from "../../components/internal-ca";
 import type { PodPeer } from "../../components/mongodb";
 import { KafkaCluster, StrimziOperator, type KafkaNodePoolSpec } from "../../components/kafka";
 import type { EnvironmentSpec } from "../config/schema";
-import type { EnvironmentContext } from "../context";
+import { installsCharts, type EnvironmentContext } from "../context";
 import { charts, operands } from "../versions";
 import { apiServer, appPods, prometheusPods } from "./network";
 
@@ -17,6 +17,8 @@ export interface KafkaDeployment {
   /** SCRAM-SHA-512 user of the app, and its password (a Pulumi secret). */
   username: pulumi.Input<string>;
   password: pulumi.Input<string>;
+  /** The cluster, its topics and the app's user: the app starts once they are ready. */
+  ready: pulumi.Resource[];
   outputs: Record<string, unknown>;
 }
 
@@ -61,9 +63,10 @@ export function deployKafka(ctx: EnvironmentContext, tls: IssuedTls): KafkaDeplo
       namespace,
       chart: charts.strimzi,
       labels: ctx.labels,
-      installClusterResources: ctx.config.kubernetes.installClusterServices,
+      installChart: installsCharts(ctx),
       metricsScrapers: prometheus,
       apiServer: apiServer(ctx),
+      awaitReadiness: ctx.config.kubernetes.awaitReadiness,
     },
     opts,
   );
@@ -83,6 +86,7 @@ export function deployKafka(ctx: EnvironmentContext, tls: IssuedTls): KafkaDeplo
       operator,
       apiServer: apiServer(ctx),
       listenerTls: tls,
+      awaitReadiness: ctx.config.kubernetes.awaitReadiness,
     },
     opts,
   );
@@ -92,6 +96,7 @@ export function deployKafka(ctx: EnvironmentContext, tls: IssuedTls): KafkaDeplo
     port: kafka.port,
     username: kafka.username,
     password: kafka.password,
+    ready: kafka.ready,
     outputs: {
       bootstrapServers: kafka.bootstrapServers,
       port: kafka.port,

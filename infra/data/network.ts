@@ -1,5 +1,5 @@
 import type { PodPeer } from "../../components/mongodb";
-import type { ApiServerAccess } from "../../components/network";
+import { apiServerAccess, type ApiServerAccess } from "../../components/network";
 import type { EnvironmentContext } from "../context";
 
 /**
@@ -15,8 +15,7 @@ export function prometheusPods(ctx: EnvironmentContext): PodPeer {
   return { namespace: ctx.names.app, podLabels: { "app.kubernetes.io/name": "prometheus" } };
 }
 
-/** `kubernetes.apiServerCidrs` when set; otherwise any address on the API ports. */
+/** The cluster's CNI and `kubernetes.apiServerCidrs` (when unset, any address on the API ports). */
 export function apiServer(ctx: EnvironmentContext): ApiServerAccess {
-  const cidrs = ctx.config.kubernetes.apiServerCidrs;
-  return cidrs ? { cidrs } : {};
+  return apiServerAccess(ctx.config.kubernetes);
 }

@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { IssuedTls } from "../../components/internal-ca";
 import type { PodPeer } from "../../components/mongodb";
 import { RedisCluster, RedisOperator } from "../../components/redis";
-import type { EnvironmentContext } from "../context";
+import { installsCharts, type EnvironmentContext } from "../context";
 import { charts, images } from "../versions";
 import { apiServer, appPods, prometheusPods } from "./network";
 
@@ -16,6 +16,8 @@ export interface RedisDeployment {
   password: pulumi.Input<string>;
   /** Name every node's certificate is verified against (nodes are reached by IP after a redirect). */
   tlsServerName: pulumi.Input<string>;
+  /** The cluster: the app starts once it is ready. */
+  ready: pulumi.Resource[];
   outputs: Record<string, unknown>;
 }
 
@@ -46,8 +48,9 @@ export function deployRedis(ctx: EnvironmentContext, tls: IssuedTls): RedisDeplo
       chart: charts.redisOperator,
       image: splitImageRef(images.redisOperator),
       labels: ctx.labels,
-      installCrds: ctx.config.kubernetes.installClusterServices,
+      installChart: installsCharts(ctx),
       apiServer: apiServer(ctx),
+      awaitReadiness: ctx.config.kubernetes.awaitReadiness,
     },
     opts,
   );
@@ -67,6 +70,7 @@ export function deployRedis(ctx: EnvironmentContext, tls: IssuedTls): RedisDeplo
       protectData: ctx.spec.features.protectStatefulResources,
       operator,
       tls,
+      awaitReadiness: ctx.config.kubernetes.awaitReadiness,
     },
     opts,
   );
@@ -76,6 +80,7 @@ export function deployRedis(ctx: EnvironmentContext, tls: IssuedTls): RedisDeplo
     port: redis.port,
     password: redis.password,
     tlsServerName: redis.tlsServerName!,
+    ready: redis.ready,
     outputs: {
       nodes: redis.nodes,
       port: redis.port,

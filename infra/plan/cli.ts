@@ -7,14 +7,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { UnknownStackError, environments } from "../../stacks";
+import { STACK_NAMES, UnknownStackError } from "../../stacks";
 import { diffPlans, renderDiff } from "./diff";
 import { deferUnusedSdkModules } from "./lazy-modules";
 import type { Plan } from "./run";
 
 const USAGE = `usage: npm run plan -- <stack> [--out DIR]
        npm run plan -- diff <base plan.json> <head plan.json>
-       (stacks: ${Object.keys(environments).join(", ")})`;
+       (stacks: ${STACK_NAMES.join(", ")})`;
 
 /** A mistake on the command line: the message and the usage, no stack trace. */
 export class UsageError extends Error {
@@ -67,7 +67,7 @@ export interface PlanStats {
 
 /** Plans a stack and writes its artefacts; validation errors are thrown before anything is written. */
 export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promise<number> {
-  if (!Object.prototype.hasOwnProperty.call(environments, args.stack)) throw new UnknownStackError(args.stack);
+  if (!STACK_NAMES.includes(args.stack)) throw new UnknownStackError(args.stack);
   deferUnusedSdkModules();
   let mark = performance.now();
   const lap = () => {
@@ -76,7 +76,7 @@ export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promis
     mark = now;
     return ms;
   };
-  const [{ generatedSecrets, ROOT, readStackConfigFile, runPlan }, { prepare }, { reporters, writeArtefacts }, { countByType, renderTree, summaryLine }] = await Promise.all([
+  const [{ generatedSecrets, ROOT, readStackConfigFile, planOffline }, { prepare }, { reporters, writeArtefacts }, { countByType, renderTree, summaryLine }] = await Promise.all([
     import("./run"),
     import("../program"),
     import("./artefacts"),
@@ -84,7 +84,8 @@ export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promis
   ]);
   stats.loadMs = lap();
   const out = args.out ?? path.join(ROOT, "out", args.stack);
-  const plan = await runPlan(args.stack, readStackConfigFile(args.stack, args.configDir ?? ROOT), prepare);
+  const configDir = args.configDir ?? ROOT;
+  const plan = await planOffline(args.stack, readStackConfigFile(args.stack, configDir), prepare, configDir);
   stats.planMs = lap();
   stats.resources = plan.resources.length;
   const written = writeArtefacts(plan, out, generatedSecrets(), reporters);
@@ -141,7 +142,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (err: unknown) => {
       // Mistakes the user fixes from the message alone: no stack trace (classes loaded lazily, hence the names).
-      const known = err instanceof Error && ["ConfigError", "UnknownStackError", "UsageError", "SecretLeakError"].includes(err.name);
+      const known = err instanceof Error && ["ConfigError", "UnknownStackError", "UsageError", "SecretLeakError", "ClusterContractError"].includes(err.name);
       console.error(known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err));
       process.exit(known ? 2 : 1);
     },

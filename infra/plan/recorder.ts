@@ -119,8 +119,26 @@ export function computedState(type: string, name: string, inputs: Record<string,
   }
 }
 
+/**
+ * Outputs of the stacks a planned program may reference, by the name it gives its StackReference:
+ * offline, an environment reads its cluster stack's planned outputs (see `planOffline` in run.ts).
+ */
+export const offlineStackOutputs = new Map<string, Record<string, unknown>>();
+
+/**
+ * A StackReference, as the engine reads it: the stack's outputs. A stack with no plan in this run
+ * reads as one that was never deployed (no outputs), which the program refuses as it refuses a
+ * missing stack; the engine's own "unknown stack" failure is what `npm run e2e` exercises.
+ */
+function readStackReference(name: string): { id: string; state: Record<string, unknown> } {
+  return { id: name, state: { name, outputs: offlineStackOutputs.get(name) ?? {}, secretOutputNames: [] } };
+}
+
 const mocks: pulumi.runtime.Mocks = {
-  newResource: (args) => ({ id: args.custom === false ? undefined : `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) }),
+  newResource: (args) =>
+    args.type === "pulumi:pulumi:StackReference"
+      ? readStackReference(String(args.inputs.name ?? args.name))
+      : { id: args.custom === false ? undefined : `${args.name}-id`, state: computedState(args.type, args.name, args.inputs) },
   call: (args) => args.inputs,
 };
 

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as YAML from "yaml";
 import { ConfigError, PROJECT } from "../config/load";
-import { installRecorder, RecordingMonitor, SECRET, type RecordedResource } from "./recorder";
+import { installRecorder, offlineStackOutputs, RecordingMonitor, SECRET, type RecordedResource } from "./recorder";
 import { getMonitor, waitForRPCs } from "../sdk-internals";
 
 /** The shape of `plan.json`, read by the diff, the audit and CI. */
@@ -88,14 +88,60 @@ export async function runPlan(
   pulumi.runtime.setAllConfig(config.values, config.secretKeys);
   const program = prepare();
   let failure: unknown;
+  // A failure inside the program is kept and rethrown once the stack is done: left to the stack
+  // resource, it would also reject the stack's outputs, unobserved.
+  const guarded = async () => {
+    try {
+      return await program();
+    } catch (err) {
+      failure = err;
+      return {};
+    }
+  };
   try {
-    await pulumi.runtime.runInPulumiStack(program);
+    await pulumi.runtime.runInPulumiStack(guarded);
   } catch (err) {
-    failure = err;
+    failure ??= err;
   }
   await waitForRPCs();
   if (failure) throw failure;
   return { project: PROJECT, stack, resources: monitor.records, outputs: monitor.stackOutputs };
+}
+
+/** The stack an environment's config names as its cluster (`diaspomoney-platform:cluster.stack`), if any. */
+export function referencedClusterStack(config: StackConfig): string | undefined {
+  const raw = config.values[`${PROJECT}:cluster`];
+  if (raw === undefined) return undefined;
+  try {
+    const stack = (JSON.parse(raw) as { stack?: unknown }).stack;
+    return typeof stack === "string" ? stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Plans `stack` as `npm run plan` does: an environment's cluster stack first (its config from the same
+ * folder), whose planned outputs stand in for the StackReference the environment reads. A reference
+ * to a stack that has no config file stays unresolved, and the environment fails as it would on a
+ * backend without that stack.
+ */
+export async function planOffline(
+  stack: string,
+  config: StackConfig,
+  prepare: () => () => Promise<Record<string, unknown>>,
+  configDir = ROOT,
+): Promise<Plan> {
+  offlineStackOutputs.clear();
+  const reference = referencedClusterStack(config);
+  if (reference !== undefined) {
+    const clusterStack = reference.split("/").pop()!;
+    if (clusterStack !== stack && fs.existsSync(path.join(configDir, `Pulumi.${clusterStack}.yaml`))) {
+      const cluster = await runPlan(clusterStack, readStackConfigFile(clusterStack, configDir), prepare);
+      offlineStackOutputs.set(reference, cluster.outputs);
+    }
+  }
+  return runPlan(stack, config, prepare);
 }
 
 function secretStrings(value: unknown, inSecret: boolean, out: Set<string>): void {

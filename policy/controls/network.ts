@@ -199,4 +199,107 @@ export const noOpenNetworkAccess = resourceControl({
   },
 });
 
-export const networkControls = [namespaceDefaultDeny, podsSelectedByNetworkPolicy, onlyTraefikLoadBalancer, noOpenNetworkAccess];
+const CILIUM_NETWORK_POLICY = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
+/** The API server's endpoint port: only API-server egress opens it (components/network.ts apiServerEgress). */
+const API_SERVER_PORT = 6443;
+const KUBELET_PORT = 10250;
+
+/** Whether a NetworkPolicy rule's `ports` (absent: every port) admit TCP `port`. */
+function allowsPort(ports: unknown, port: number): boolean {
+  const list = asArray<any>(ports);
+  if (list.length === 0) return true;
+  return list.some((p) => (p?.protocol ?? "TCP") === "TCP" && (p?.port === undefined || p.port === port || (typeof p.port === "number" && typeof p.endPort === "number" && p.port <= port && port <= p.endPort)));
+}
+
+/** Whether a CiliumNetworkPolicy rule's `toPorts` (absent: every port) admit TCP `port`. */
+function ciliumAllowsPort(toPorts: unknown, port: number): boolean {
+  const ports = asArray<any>(toPorts).flatMap((t) => asArray<any>(t?.ports));
+  if (asArray(toPorts).length === 0) return true;
+  return ports.some((p) => [undefined, "TCP", "ANY"].includes(p?.protocol) && (p?.port === undefined || Number(p.port) === port || (typeof p.endPort === "number" && Number(p.port) <= port && port <= p.endPort)));
+}
+
+export const apiServerEgressBounded = resourceControl({
+  name: "api-server-egress-bounded",
+  description:
+    "In production, egress to the Kubernetes API server (TCP 6443, which only API-server rules open) is limited to the API server's own addresses: never any address (0.0.0.0/0, ::/0), which would also open every public HTTPS endpoint on that port to the operators.",
+  severity: "high",
+  refs: [PCI.outboundRestricted, PCI.portsApproved, GDPR.integrity],
+  remediation: "Set diaspomoney-platform:kubernetes.apiServerCidrs to the API server's endpoints (kubectl get endpoints kubernetes -n default); build the rule with apiServerEgress (components/network.ts).",
+  appliesTo: [T.networkPolicy, CILIUM_NETWORK_POLICY],
+  settings: ["production"],
+  check: (s, f, settings) => {
+    if (!settings.production) return { notApplicable: "API-server egress is bounded in production only (other tiers may leave kubernetes.apiServerCidrs unset)" };
+    const spec = s.props?.spec ?? {};
+    let checked = 0;
+    if (s.type === T.networkPolicy) {
+      asArray<any>(spec.egress).forEach((rule, i) => {
+        if (!allowsPort(rule?.ports, API_SERVER_PORT)) return;
+        checked++;
+        const to = asArray<any>(rule?.to);
+        const open = to.length === 0 || to.some((peer) => OPEN.has(peer?.ipBlock?.cidr));
+        f.expect(!open, s, `spec.egress[${i}].to`, rule?.to ?? "(any destination)", "egress on the API server's port must name the API server's addresses, not any address");
+      });
+    } else {
+      asArray<any>(spec.egress).forEach((rule, i) => {
+        if (!ciliumAllowsPort(rule?.toPorts, API_SERVER_PORT)) return;
+        checked++;
+        const cidrs = [...asArray<string>(rule?.toCIDR), ...asArray<any>(rule?.toCIDRSet).map((c) => c?.cidr)];
+        const entities = asArray<string>(rule?.toEntities);
+        const open = cidrs.some((c) => OPEN.has(c)) || entities.some((e) => e === "world" || e === "all");
+        f.expect(!open, s, `spec.egress[${i}]`, rule, "egress on the API server's port must name the kube-apiserver entity or its addresses, not the world");
+      });
+    }
+    if (checked === 0) f.pass(s, "spec.egress", "(no rule on the API server's port)");
+  },
+});
+
+/** The namespace of a Helm chart or release (its `namespace` input). */
+function chartNamespace(s: Subject): string | undefined {
+  return typeof s.props?.namespace === "string" ? s.props.namespace : undefined;
+}
+
+export const clusterAccessMatchesCni = stackControl({
+  name: "cluster-access-matches-cni",
+  description:
+    "The policies that let pods reach the API server and the nodes are written for the cluster's CNI (the stack output compliance.network.cni, or a cluster stack's contract.cni): on Cilium, where ipBlock rules match neither, every namespace with a default deny that runs a controller (a Helm chart or release) has a CiliumNetworkPolicy allowing egress to the kube-apiserver entity, no NetworkPolicy relies on ipBlocks for the API server or the kubelets, and each CiliumNetworkPolicy selects specific pods; on any other CNI there is no CiliumNetworkPolicy (its CRD is absent and pulumi up would fail).",
+  severity: "high",
+  refs: [PCI.outboundRestricted, PCI.nscConfig, GDPR.resilience],
+  remediation:
+    "Set diaspomoney-platform:kubernetes.cni to the cluster's CNI; build API-server and node rules with apiServerEgress / nodeEgress / apiServerIngress and register ciliumClusterAccess next to the NetworkPolicy (components/network.ts).",
+  check: (resources, f) => {
+    const all = resources.map(subjectOf);
+    const stack = all.find((r) => r.type === T.stack);
+    const cni = stack?.props?.compliance?.network?.cni ?? stack?.props?.contract?.cni;
+    const claim = stack?.props?.compliance?.network?.cni !== undefined ? "outputs.compliance.network.cni" : "outputs.contract.cni";
+    if (!stack || typeof cni !== "string") return { notApplicable: "the stack's outputs name no CNI (compliance.network.cni or contract.cni)" };
+    const cnps = all.filter((r) => r.type === CILIUM_NETWORK_POLICY);
+    if (cni !== "cilium") {
+      f.pass(stack, claim, cni);
+      for (const p of cnps) f.fail(p, "kind", "CiliumNetworkPolicy", `the cluster's CNI is ${cni}: it serves no cilium.io CRD, so pulumi up would fail on this object`);
+      return;
+    }
+    f.pass(stack, claim, cni);
+    for (const np of all.filter((r) => r.type === T.networkPolicy)) {
+      asArray<any>(np.props?.spec?.egress).forEach((rule, i) => {
+        const byAddress = asArray<any>(rule?.to).some((peer) => peer?.ipBlock);
+        if (byAddress && (allowsPort(rule?.ports, API_SERVER_PORT) || allowsPort(rule?.ports, KUBELET_PORT))) {
+          f.fail(np, `spec.egress[${i}].to`, rule.to, "on Cilium an ipBlock matches neither the API server nor the nodes: name them with a CiliumNetworkPolicy (toEntities kube-apiserver, remote-node, host)");
+        }
+      });
+    }
+    for (const p of cnps) f.expect(!isEmptySelector(p.props?.spec?.endpointSelector) && !!p.props?.spec?.endpointSelector, p, "spec.endpointSelector", p.props?.spec?.endpointSelector, "a CiliumNetworkPolicy selects the pods of one component, not the whole namespace");
+    const closed = new Set(
+      all
+        .filter((r) => r.type === T.networkPolicy && isEmptySelector(r.props?.spec?.podSelector) && asArray(r.props?.spec?.egress).length === 0 && asArray<string>(r.props?.spec?.policyTypes).includes("Egress"))
+        .map((r) => namespaceOf(r)),
+    );
+    const controllers = all.filter((r) => (r.type === T.helmChart || r.type === T.helmRelease) && closed.has(chartNamespace(r)));
+    for (const ns of new Set(controllers.map(chartNamespace))) {
+      const anchor = controllers.find((c) => chartNamespace(c) === ns)!;
+      const toApi = cnps.find((p) => namespaceOf(p) === ns && asArray<any>(p.props?.spec?.egress).some((rule) => asArray<string>(rule?.toEntities).includes("kube-apiserver")));
+      f.expect(!!toApi, anchor, "CiliumNetworkPolicy (toEntities kube-apiserver)", toApi ? `${ns}/${k8sName(toApi)}` : undefined, `namespace ${ns} denies egress by default and runs a controller, which must reach the API server: on Cilium only a kube-apiserver entity rule allows it`);
+    }
+  },
+});
+
+export const networkControls = [namespaceDefaultDeny, podsSelectedByNetworkPolicy, onlyTraefikLoadBalancer, noOpenNetworkAccess, apiServerEgressBounded, clusterAccessMatchesCni];

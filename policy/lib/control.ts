@@ -8,7 +8,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { EXCEPTIONS, type AcceptedException } from "../exceptions";
-import { refLabel, refTag, type FrameworkRef } from "./frameworks";
+import { refLabel, refTag, withSoc2, type FrameworkRef } from "./frameworks";
 import { renderValue } from "./secrets";
 
 /**
@@ -25,16 +25,22 @@ export interface PackSettings {
   atlas: boolean;
   /** This stack must run Cloudflare's managed WAF rulesets. */
   waf: boolean;
+  /**
+   * This stack is a cluster stack (cluster-nonprod, cluster-prod): it owns the CRDs and what is
+   * cluster-wide. An environment stack owns none of that.
+   */
+  clusterLayer: boolean;
 }
 
 /** Fail closed: a stack without pack config is held to production rules. */
-export const DEFAULT_SETTINGS: PackSettings = { production: true, managesZone: false, atlas: false, waf: false };
+export const DEFAULT_SETTINGS: PackSettings = { production: true, managesZone: false, atlas: false, waf: false, clusterLayer: false };
 
 const SETTINGS_SCHEMA: Record<keyof PackSettings, { type: "boolean"; description: string }> = {
   production: { type: "boolean", description: "Apply production rules (digests, protection, point-in-time recovery)." },
   managesZone: { type: "boolean", description: "The stack owns the Cloudflare zone settings." },
   atlas: { type: "boolean", description: "The stack runs MongoDB Atlas." },
   waf: { type: "boolean", description: "The stack must run Cloudflare's managed WAF rulesets." },
+  clusterLayer: { type: "boolean", description: "The stack is a cluster stack, owner of the CRDs and of what is cluster-wide." },
 };
 
 /** A resource as a control sees it, whether it comes from the CLI or from `plan.json`. */
@@ -184,6 +190,7 @@ export type Control = (ResourceValidationPolicy | StackValidationPolicy) & {
 
 function common(spec: ControlSpec) {
   const settings = spec.settings ?? [];
+  const references = withSoc2(spec.refs);
   return {
     name: spec.name,
     description: spec.description,
@@ -191,8 +198,9 @@ function common(spec: ControlSpec) {
     enforcementLevel: "mandatory" as const,
     severity: spec.severity,
     framework: spec.refs[0],
-    references: spec.refs,
-    tags: spec.refs.map(refTag),
+    // The PCI DSS and GDPR requirements the control cites, then the SOC 2 criteria they support.
+    references,
+    tags: references.map(refTag),
     remediationSteps: spec.remediation,
     settings,
     ...(settings.length > 0
@@ -216,7 +224,7 @@ export function resourceControl(spec: ResourceControlSpec): Control {
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
       const subject: Subject = { urn: args.urn, type: args.type, name: args.name, props: args.props, opts: args.opts };
       if (!applies(subject)) args.notApplicable(`${spec.name} does not apply to ${args.type}`);
-      const result = spec.check(subject, new Findings(spec.name, spec.refs, report, false, sinkOf(args)), settingsOf(args));
+      const result = spec.check(subject, new Findings(spec.name, withSoc2(spec.refs), report, false, sinkOf(args)), settingsOf(args));
       if (result && "notApplicable" in result) args.notApplicable(result.notApplicable);
     },
   };
@@ -227,7 +235,7 @@ export function resourceControl(spec: ResourceControlSpec): Control {
 export function stackControl(spec: StackControlSpec): Control {
   const policy: Pick<StackValidationPolicy, "validateStack"> = {
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-      const result = spec.check(args.resources, new Findings(spec.name, spec.refs, report, true, sinkOf(args)), settingsOf(args));
+      const result = spec.check(args.resources, new Findings(spec.name, withSoc2(spec.refs), report, true, sinkOf(args)), settingsOf(args));
       if (result && "notApplicable" in result) args.notApplicable(result.notApplicable);
     },
   };

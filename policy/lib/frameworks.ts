@@ -2,8 +2,16 @@ import type { PolicyComplianceFramework } from "@pulumi/policy";
 
 /** One requirement of a compliance framework that a control helps satisfy. */
 export interface FrameworkRef extends PolicyComplianceFramework {
-  name: "PCI-DSS" | "GDPR";
+  name: FrameworkName;
 }
+
+/** The frameworks the pack maps its controls to, in the order reports list them. */
+export const FRAMEWORKS = [
+  { name: "PCI-DSS", title: "PCI-DSS v4.0.1" },
+  { name: "GDPR", title: "GDPR (EU) 2016/679" },
+  { name: "SOC 2", title: "SOC 2 (AICPA Trust Services Criteria 2017: security, availability, confidentiality)" },
+] as const;
+export type FrameworkName = (typeof FRAMEWORKS)[number]["name"];
 
 /** PCI DSS v4.0.1 requirement `reference`, with the requirement's text (abridged). */
 export function pci(reference: string, specification: string): FrameworkRef {
@@ -15,6 +23,11 @@ export function gdpr(reference: string, specification: string): FrameworkRef {
   return { name: "GDPR", version: "2016/679", reference, specification };
 }
 
+/** AICPA Trust Services Criterion, e.g. `CC6.1`, with the criterion's text (abridged). */
+export function soc2(reference: string, specification: string): FrameworkRef {
+  return { name: "SOC 2", version: "TSC 2017 (2022)", reference, specification };
+}
+
 /** `PCI-DSS 4.2.1`, `GDPR Art. 32(1)(a)`: how a reference reads in messages and reports. */
 export function refLabel(ref: FrameworkRef): string {
   return `${ref.name} ${ref.reference}`;
@@ -23,6 +36,7 @@ export function refLabel(ref: FrameworkRef): string {
 /** A tag per reference, for Pulumi Cloud's policy views (`pci-dss-4.0.1:4.2.1`, `gdpr:art-32-1-a`). */
 export function refTag(ref: FrameworkRef): string {
   if (ref.name === "PCI-DSS") return `pci-dss-${ref.version}:${ref.reference}`;
+  if (ref.name === "SOC 2") return `soc2:${ref.reference.toLowerCase()}`;
   return `gdpr:${ref.reference.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
 }
 
@@ -66,3 +80,87 @@ export const GDPR = {
   breachDetection: gdpr("Art. 33", "Personal data breaches are notified; detecting and documenting them requires audit trails."),
   transfers: gdpr("Art. 44", "Transfers of personal data outside the EU/EEA only under the conditions of Chapter V."),
 } as const;
+
+/** The Trust Services Criteria the pack's controls support (texts abridged from the AICPA's). */
+export const SOC2 = {
+  logicalAccess: soc2("CC6.1", "Logical access security software, infrastructure and architectures protect information assets from security events (including encryption of data)."),
+  userRegistration: soc2("CC6.2", "Users are registered and authorized before system credentials are issued and access is granted."),
+  leastPrivilege: soc2("CC6.3", "Access to data, software and functions is authorized, modified or removed based on roles, responsibilities and least privilege."),
+  boundary: soc2("CC6.6", "Logical access security measures protect against threats from sources outside the system boundaries."),
+  transmission: soc2("CC6.7", "Transmission, movement and removal of information is restricted to authorized users and processes, and protected during transmission."),
+  malware: soc2("CC6.8", "Controls prevent or detect and act upon the introduction of unauthorized or malicious software."),
+  configuration: soc2("CC7.1", "Detection and monitoring procedures identify configuration changes that introduce vulnerabilities, and susceptibilities to newly discovered ones."),
+  monitoring: soc2("CC7.2", "System components and their operation are monitored for anomalies indicative of malicious acts, natural disasters and errors, which are analysed as possible security events."),
+  incidents: soc2("CC7.3", "Security events are evaluated to determine whether they could or did result in a failure to meet objectives (security incidents)."),
+  recovery: soc2("CC7.5", "Activities to recover from identified security incidents are identified, developed and implemented."),
+  changeManagement: soc2("CC8.1", "Changes to infrastructure, data, software and procedures are authorized, designed, configured, documented, tested, approved and implemented."),
+  evaluations: soc2("CC4.1", "Ongoing and/or separate evaluations ascertain whether the components of internal control are present and functioning."),
+  capacity: soc2("A1.1", "Current processing capacity and use of system components are maintained, monitored and evaluated to manage capacity demand."),
+  backups: soc2("A1.2", "Environmental protections, software, data backup processes and recovery infrastructure are designed, implemented, operated, maintained and monitored."),
+  confidentialIdentified: soc2("C1.1", "Confidential information is identified and maintained to meet the objectives related to confidentiality."),
+  confidentialDisposed: soc2("C1.2", "Confidential information is disposed of to meet the objectives related to confidentiality."),
+} as const;
+
+/**
+ * Which Trust Services Criteria each PCI DSS and GDPR requirement the pack cites supports: a control's
+ * SOC 2 references follow from the requirements it already checks, so a control cannot cite one
+ * framework and forget the other. Our crosswalk (neither the AICPA nor the PCI SSC publishes one
+ * between these two); a test fails on a cited requirement that is not in it.
+ */
+export const SOC2_CROSSWALK: Readonly<Record<string, readonly FrameworkRef[]>> = {
+  "PCI-DSS 1.2.1": [SOC2.boundary],
+  "PCI-DSS 1.2.5": [SOC2.boundary],
+  "PCI-DSS 1.3.1": [SOC2.boundary],
+  "PCI-DSS 1.3.2": [SOC2.boundary, SOC2.transmission],
+  "PCI-DSS 1.4.2": [SOC2.boundary],
+  "PCI-DSS 1.4.4": [SOC2.boundary, SOC2.logicalAccess],
+  "PCI-DSS 2.2.1": [SOC2.configuration],
+  "PCI-DSS 2.2.4": [SOC2.configuration],
+  "PCI-DSS 2.2.6": [SOC2.configuration, SOC2.logicalAccess],
+  "PCI-DSS 2.2.7": [SOC2.transmission],
+  "PCI-DSS 3.5.1": [SOC2.logicalAccess],
+  "PCI-DSS 3.6.1": [SOC2.logicalAccess],
+  "PCI-DSS 3.7.4": [SOC2.logicalAccess, SOC2.changeManagement],
+  "PCI-DSS 4.2.1": [SOC2.transmission],
+  "PCI-DSS 6.3.2": [SOC2.malware],
+  "PCI-DSS 6.3.3": [SOC2.configuration],
+  "PCI-DSS 6.4.2": [SOC2.boundary],
+  "PCI-DSS 6.5.1": [SOC2.changeManagement],
+  "PCI-DSS 7.2.2": [SOC2.leastPrivilege],
+  "PCI-DSS 7.2.5": [SOC2.leastPrivilege],
+  "PCI-DSS 8.2.1": [SOC2.userRegistration, SOC2.logicalAccess],
+  "PCI-DSS 8.3.2": [SOC2.logicalAccess, SOC2.transmission],
+  "PCI-DSS 8.6.2": [SOC2.logicalAccess],
+  "PCI-DSS 10.2.1": [SOC2.monitoring],
+  "PCI-DSS 10.5.1": [SOC2.monitoring],
+  "PCI-DSS 12.10.1": [SOC2.backups, SOC2.recovery],
+  "GDPR Art. 5(1)(e)": [SOC2.confidentialDisposed],
+  "GDPR Art. 5(1)(f)": [SOC2.logicalAccess],
+  "GDPR Art. 5(2)": [SOC2.evaluations],
+  "GDPR Art. 25": [SOC2.logicalAccess],
+  "GDPR Art. 32(1)(a)": [SOC2.logicalAccess],
+  "GDPR Art. 32(1)(b)": [SOC2.capacity],
+  "GDPR Art. 32(1)(c)": [SOC2.backups],
+  "GDPR Art. 33": [SOC2.incidents],
+  "GDPR Art. 44": [SOC2.confidentialIdentified],
+};
+
+/** `refs` followed by the SOC 2 criteria they support (each once, in order of first mention). */
+export function withSoc2(refs: readonly FrameworkRef[]): FrameworkRef[] {
+  const own = refs.filter((r) => r.name !== "SOC 2");
+  const seen = new Set(refs.filter((r) => r.name === "SOC 2").map(refLabel));
+  const added: FrameworkRef[] = [];
+  for (const r of own) {
+    for (const c of SOC2_CROSSWALK[refLabel(r)] ?? []) {
+      if (seen.has(refLabel(c))) continue;
+      seen.add(refLabel(c));
+      added.push(c);
+    }
+  }
+  return [...refs, ...added];
+}
+
+/** The PCI DSS and GDPR references among `refs` that the crosswalk does not map. */
+export function unmappedReferences(refs: readonly FrameworkRef[]): string[] {
+  return [...new Set(refs.filter((r) => r.name !== "SOC 2" && !(refLabel(r) in SOC2_CROSSWALK)).map(refLabel))];
+}

@@ -13,6 +13,7 @@ import {
   metricCatalog,
   receivers,
   receiversFor,
+  HEARTBEAT_INTERVAL,
   type AlertingRule,
   type RecordingRule,
   type RuleOptions,
@@ -138,7 +139,7 @@ describe("thresholds from infra/slo.ts", () => {
     expect(alert("AuthFailureBurst").labels.team).toBe("security");
     expect(alert("AuthFailureBurst").expr).toContain('status=~"401|403"');
     expect(alert("PaymentErrorRateHigh").labels.team).toBe("payments");
-    expect(alert("PaymentErrorRateHigh").expr).toContain('route=~"/api/payments.*"');
+    expect(alert("PaymentErrorRateHigh").expr).toContain('route=~"/api/(payments)(?:/.*)?"');
   });
 });
 
@@ -224,8 +225,33 @@ describe("Alertmanager routing", () => {
     expect(reach({ alertname: "X", severity: "warning", team: "payments" })).toEqual(["email:payments@example.org", "email:oncall@example.org", "slack:#alerts"]);
   });
 
-  it("drops the chart's heartbeat and informational alerts", () => {
-    expect(receiversFor(route, { alertname: "Watchdog", severity: "none" })).toEqual([receivers.discard]);
+  it("sends the always-firing Watchdog to the heartbeat receiver only, every 5 minutes", () => {
+    expect(receiversFor(route, { alertname: "Watchdog", severity: "none" })).toEqual([receivers.heartbeat]);
+    const heartbeat = route.routes!.find((r) => r.receiver === receivers.heartbeat)!;
+    expect(heartbeat).toMatchObject({ groupWait: "0s", repeatInterval: HEARTBEAT_INTERVAL });
+    expect(HEARTBEAT_INTERVAL).toBe("5m");
+    // A severity-looking Watchdog still goes nowhere else: the switch's silence is the page, not the alert.
+    expect(receiversFor(route, { alertname: "Watchdog", severity: "critical" })).toEqual([receivers.heartbeat]);
+    expect(receiversFor(route, { alertname: "WatchdogX", severity: "critical" })).toEqual([receivers.critical]);
+  });
+
+  it("delivers the heartbeat to the dead man's switch configured, by e-mail and/or its ping URL from the Secret", () => {
+    expect(integrationsOf(spec, receivers.heartbeat)).toEqual([]);
+    const withSwitch = alertReceivers({
+      secretName: "receivers",
+      email: { to: "oncall@example.org", from: "am@example.org", smarthost: "smtp.example.org:587" },
+      slackChannel: "#alerts",
+      securityEmail: "security@example.org",
+      paymentsEmail: "payments@example.org",
+      heartbeat: { email: "abc@hc-ping.example.org", webhook: true },
+    });
+    expect(integrationsOf(withSwitch, receivers.heartbeat)).toEqual(["email:abc@hc-ping.example.org", "webhook"]);
+    const r = withSwitch.find((x) => x.name === receivers.heartbeat) as any;
+    expect(r.webhookConfigs).toEqual([{ urlSecret: { name: "receivers", key: "heartbeat-url" }, sendResolved: false }]);
+    expect(r.emailConfigs[0].sendResolved).toBe(false);
+  });
+
+  it("drops the chart's informational alerts", () => {
     expect(receiversFor(route, { alertname: "InfoInhibitor", severity: "none" })).toEqual([receivers.discard]);
     expect(receiversFor(route, { alertname: "KubeQuotaInfo", severity: "info" })).toEqual([receivers.discard]);
     expect(integrationsOf(spec, receivers.discard)).toEqual([]);

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AppDeployment, releaseVariants, type AppDeploymentArgs } from "../../components/app";
-import { computedState } from "../../infra/plan/recorder";
-import { inputs, k8sObject, ofType, planProgram } from "../harness";
+import * as pulumi from "@pulumi/pulumi";
+import { AppDeployment, fieldEncryptionSettings, releaseVariants, type AppDeploymentArgs } from "../../components/app";
+import { inputs, k8sObject, planProgram } from "../harness";
 
 const labels = { "app.kubernetes.io/name": "web", "app.kubernetes.io/part-of": "test", "app.kubernetes.io/managed-by": "pulumi" };
 const selectorLabels = { "app.kubernetes.io/name": "web" };
@@ -88,30 +88,87 @@ describe("AppDeployment", () => {
     });
   });
 
-  it("generates one 256-bit key per key id, the last one active, and restarts pods when the set changes", async () => {
-    const p = await plan(args({ fieldEncryption: { keyIds: ["k1", "k2"] } }));
-    const keys = ofType(p, "random:index/randomBytes:RandomBytes");
-    expect(keys.map((k) => [k.name, inputs(k).length])).toEqual([
-      ["app-field-key-k1", 32],
-      ["app-field-key-k2", 32],
-    ]);
+  const wrappedKeys = [
+    { id: "banking-1", purpose: "banking", wrapped: "vault:v1:YmFua2luZy0xLXdyYXBwZWQ=" },
+    { id: "contact-1", purpose: "contact", wrapped: "vault:v1:Y29udGFjdC0xLXdyYXBwZWQ=" },
+    { id: "banking-2", purpose: "banking", wrapped: "vault:v2:YmFua2luZy0yLXdyYXBwZWQ=" },
+  ];
+  const valueOf = <T>(o: pulumi.Input<T>) => new Promise<T>((resolve) => void pulumi.output(o).apply((v) => (resolve(v as T), v)));
+
+  it("holds only the KMS reference and wrapped data keys: no key material is generated or stored", async () => {
+    const p = await plan(args({ fieldEncryption: { dataKeys: wrappedKeys } }));
+    expect(p.resources.filter((r) => r.type.startsWith("random:"))).toEqual([]);
     const secret = inputs(k8sObject(p, "Secret", "web-field-encryption", "apps"));
-    expect(Object.keys(secret.stringData).sort()).toEqual(["FIELD_ENCRYPTION_ACTIVE_KEY", "FIELD_ENCRYPTION_KEYS"]);
-    expect(secret.stringData.FIELD_ENCRYPTION_KEYS).toBe("[secret]");
+    expect(Object.keys(secret.stringData).sort()).toEqual([
+      "FIELD_ENCRYPTION_DATA_KEYS",
+      "FIELD_ENCRYPTION_KMS",
+      "FIELD_ENCRYPTION_KMS_KEY",
+      "FIELD_ENCRYPTION_VAULT_MOUNT",
+      "VAULT_ADDR",
+      "VAULT_K8S_AUTH_MOUNT",
+      "VAULT_K8S_ROLE",
+      "VAULT_K8S_TOKEN_FILE",
+    ]);
+    // What the app reads: the KMS reference and the wrapped keys in order, the last of each purpose active.
+    const settings = fieldEncryptionSettings("web", { dataKeys: wrappedKeys });
+    const { FIELD_ENCRYPTION_DATA_KEYS, ...reference } = settings.env;
+    expect(reference).toEqual({
+      FIELD_ENCRYPTION_KMS: "vault-transit",
+      FIELD_ENCRYPTION_KMS_KEY: "web-fields",
+      VAULT_ADDR: "https://vault.vault.svc:8200",
+      FIELD_ENCRYPTION_VAULT_MOUNT: "transit",
+      VAULT_K8S_ROLE: "web",
+      VAULT_K8S_AUTH_MOUNT: "kubernetes",
+      VAULT_K8S_TOKEN_FILE: "/var/run/secrets/vault/token",
+    });
+    expect(JSON.parse(await valueOf(FIELD_ENCRYPTION_DATA_KEYS))).toEqual(wrappedKeys);
+    expect(settings.activeKeys).toEqual({ banking: "banking-2", contact: "contact-1" });
     const template = inputs(k8sObject(p, "Deployment", "web", "apps")).spec.template;
-    expect(template.metadata.annotations["field-encryption-keys"]).toBe("k1,k2");
-    // The key bytes themselves appear nowhere in what the engine would store as plain inputs.
-    for (const k of keys) {
-      const fake = computedState(k.type, k.name, { length: 32 }).base64 as string;
-      expect(JSON.stringify(p)).not.toContain(fake);
+    expect(template.metadata.annotations["field-encryption-keys"]).toBe("banking-1,contact-1,banking-2");
+  });
+
+  it("gives the pods a short-lived token for an in-cluster Vault only, and the way to it", async () => {
+    const p = await plan(args({ fieldEncryption: { dataKeys: wrappedKeys } }));
+    const pod = inputs(k8sObject(p, "Deployment", "web", "apps")).spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.volumes).toContainEqual({ name: "vault-token", projected: { sources: [{ serviceAccountToken: { audience: "vault", expirationSeconds: 600, path: "token" } }], defaultMode: 0o444 } });
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: "vault-token", mountPath: "/var/run/secrets/vault", readOnly: true });
+    const egress = inputs(k8sObject(p, "NetworkPolicy", "web", "apps")).spec.egress;
+    expect(egress).toContainEqual({ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "vault" } } }], ports: [{ protocol: "TCP", port: 8200 }] });
+
+    const external = await plan(args({ fieldEncryption: { kms: { provider: "vault-transit", address: "https://vault.example.eu:8200", key: "fields" }, dataKeys: wrappedKeys } }));
+    expect(inputs(k8sObject(external, "NetworkPolicy", "web", "apps")).spec.egress).toHaveLength(2);
+    expect(fieldEncryptionSettings("web", { kms: { provider: "vault-transit", address: "https://vault.example.eu:8200", key: "fields" }, dataKeys: wrappedKeys }).env).toMatchObject({
+      VAULT_ADDR: "https://vault.example.eu:8200",
+      FIELD_ENCRYPTION_KMS_KEY: "fields",
+    });
+  });
+
+  it("AWS KMS: the key ARN and region for the pods, the IRSA role on the ServiceAccount, no Vault token", async () => {
+    const keyArn = "arn:aws:kms:eu-west-3:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const roleArn = "arn:aws:iam::111122223333:role/diaspomoney-web-kms";
+    const fieldEncryption = { kms: { provider: "aws-kms" as const, keyArn, region: "eu-west-3", roleArn }, dataKeys: [{ id: "banking-1", purpose: "banking", wrapped: "AQICAHh...==" }] };
+    const p = await plan(args({ fieldEncryption }));
+    expect(Object.keys(inputs(k8sObject(p, "Secret", "web-field-encryption", "apps")).stringData).sort()).toEqual(["AWS_REGION", "FIELD_ENCRYPTION_DATA_KEYS", "FIELD_ENCRYPTION_KMS", "FIELD_ENCRYPTION_KMS_KEY"]);
+    expect(fieldEncryptionSettings("web", fieldEncryption).env).toMatchObject({ FIELD_ENCRYPTION_KMS: "aws-kms", FIELD_ENCRYPTION_KMS_KEY: keyArn, AWS_REGION: "eu-west-3" });
+    expect(inputs(k8sObject(p, "ServiceAccount", "web", "apps")).metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": roleArn });
+    const pod = inputs(k8sObject(p, "Deployment", "web", "apps")).spec.template.spec;
+    expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain("vault-token");
+    expect(inputs(k8sObject(p, "NetworkPolicy", "web", "apps")).spec.egress).toHaveLength(2);
+  });
+
+  it("without data keys, configures nothing: the pods will refuse to start", () => {
+    for (const fe of [undefined, {}, { kms: { provider: "vault-transit" as const }, dataKeys: [] }]) {
+      const settings = fieldEncryptionSettings("web", fe);
+      expect([settings.env, settings.volumes, settings.egressTo], JSON.stringify(fe)).toEqual([{}, [], undefined]);
     }
   });
 
-  it("applies the key options (protection) to the key material only", async () => {
-    const p = await plan(args({ fieldEncryption: { keyOptions: { protect: true, retainOnDelete: true } } }));
-    const key = ofType(p, "random:index/randomBytes:RandomBytes")[0];
-    expect([key.protect, key.retainOnDelete]).toEqual([true, true]);
-    expect(p.resources.filter((r) => r.protect).map((r) => r.type)).toEqual(["random:index/randomBytes:RandomBytes"]);
+  it("refuses malformed or repeated data key ids before anything is registered", () => {
+    expect(() => fieldEncryptionSettings("web", { dataKeys: [{ id: "bank ing", purpose: "banking", wrapped: "x" }] })).toThrow(/letters, digits/);
+    expect(() => fieldEncryptionSettings("web", { dataKeys: [{ id: "b-1", purpose: "Banking", wrapped: "x" }] })).toThrow(/purpose "Banking"/);
+    expect(() => fieldEncryptionSettings("web", { dataKeys: [wrappedKeys[0], { ...wrappedKeys[0], wrapped: "y" }] })).toThrow(/banking-1 appears twice/);
+    expect(fieldEncryptionSettings("web", { dataKeys: wrappedKeys }).keyIds).toEqual(["banking-1", "contact-1", "banking-2"]);
   });
 
   it("gives each variant its own selector, so Services, budgets and autoscalers never overlap", async () => {

@@ -7,10 +7,19 @@ import {
   checkAtlasArgs,
   dailyTimeOf,
   searchMappings,
+  trustedRoleArn,
   type AtlasSearchClusterArgs,
 } from "../../components/atlas";
 import { computedState, SECRET } from "../../infra/plan/recorder";
 import { inputs, ofType, planProgram } from "../harness";
+
+const ROLE = { arn: "arn:aws:iam::123456789012:role/atlas-kms", externalId: "3c9e7a51-2b4d-4f8e-9a10-6d5c4b3a2f19" };
+const T = {
+  setup: "mongodbatlas:index/cloudProviderAccessSetup:CloudProviderAccessSetup",
+  authorization: "mongodbatlas:index/cloudProviderAccessAuthorization:CloudProviderAccessAuthorization",
+  encryption: "mongodbatlas:index/encryptionAtRest:EncryptionAtRest",
+  cluster: "mongodbatlas:index/advancedCluster:AdvancedCluster",
+};
 
 function args(overrides: Partial<AtlasSearchClusterArgs> = {}): AtlasSearchClusterArgs {
   return {
@@ -19,7 +28,7 @@ function args(overrides: Partial<AtlasSearchClusterArgs> = {}): AtlasSearchClust
     clusterName: "c",
     region: "EU_CENTRAL_1",
     instanceSize: "M30",
-    encryptionKey: { awsKmsKeyId: "key", region: "EU_CENTRAL_1", roleId: "role" },
+    encryptionKey: { awsKmsKeyId: "key", region: "EU_CENTRAL_1", iamRole: ROLE },
     accessList: ["198.51.100.0/28"],
     appDatabase: "shop",
     backup: { hourOfDay: 3, minuteOfHour: 15, keepDays: 14 },
@@ -81,8 +90,8 @@ describe("an AtlasSearchCluster", () => {
     expect(c.advancedConfiguration.minimumEnabledTlsProtocol).toBe("TLS1_2");
     expect(c).toMatchObject({ encryptionAtRestProvider: "AWS", backupEnabled: true, pitEnabled: true, terminationProtectionEnabled: true, redactClientLogData: true });
     expect(cluster.protect && cluster.retainOnDelete).toBe(true);
-    const [encryption] = ofType(plan, "mongodbatlas:index/encryptionAtRest:EncryptionAtRest");
-    expect(inputs(encryption).awsKmsConfig).toEqual({ enabled: true, customerMasterKeyId: "key", region: "EU_CENTRAL_1", roleId: "role" });
+    const [encryption] = ofType(plan, T.encryption);
+    expect(inputs(encryption).awsKmsConfig).toMatchObject({ enabled: true, customerMasterKeyId: "key", region: "EU_CENTRAL_1" });
     expect(cluster.dependsOn).toContain(encryption.urn);
     const [schedule] = ofType(plan, "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule");
     expect(inputs(schedule)).toMatchObject({ referenceHourOfDay: 3, referenceMinuteOfHour: 15, restoreWindowDays: 7, policyItemDaily: { frequencyInterval: 1, retentionUnit: "days", retentionValue: 14 } });
@@ -109,10 +118,50 @@ describe("an AtlasSearchCluster", () => {
     const plan = await planProgram("dev", async () => {
       const atlas = new AtlasSearchCluster("a", args());
       // Unwrapped here only so the test can read what the secret holds.
-      return { uri: atlas.connectionString, revealed: pulumi.unsecret(atlas.connectionString) };
+      return { uri: atlas.connectionString, revealed: pulumi.unsecret(atlas.connectionString!) };
     });
     expect(plan.outputs.uri).toBe(SECRET);
     const password = computedState("random:index/randomPassword:RandomPassword", "a-app-password", { length: 32 }).result as string;
     expect(plan.outputs.revealed).toMatch(new RegExp(`^mongodb\\+srv://app:${password}@c\\.[0-9a-f]{5}\\.mongodb\\.invalid/shop\\?authSource=admin&`));
+  });
+});
+
+describe("encryption at rest in a new Atlas project", () => {
+  it("uses a role Atlas creates and authorises in this project, never one from config", async () => {
+    const plan = await planProgram("dev", async () => (new AtlasSearchCluster("a", args({ stateful: { protect: true, retainOnDelete: true } })), {}));
+    const [project] = ofType(plan, "mongodbatlas:index/project:Project");
+    const [setup] = ofType(plan, T.setup);
+    const [authorization] = ofType(plan, T.authorization);
+    const [encryption] = ofType(plan, T.encryption);
+    const [cluster] = ofType(plan, T.cluster);
+    expect(inputs(setup)).toMatchObject({ providerName: "AWS" });
+    expect(setup.dependsOn).toContain(project.urn);
+    expect(inputs(authorization).aws).toEqual({ iamAssumedRoleArn: ROLE.arn });
+    // The role id of the authorization (hence of the setup), not a configured one.
+    expect(authorization.dependsOn).toContain(setup.urn);
+    expect(encryption.dependsOn).toContain(authorization.urn);
+    expect(cluster.dependsOn).toContain(encryption.urn);
+    for (const r of [setup, authorization, encryption]) expect(r.protect && r.retainOnDelete, r.type).toBe(true);
+  });
+
+  it("phase 1 (no IAM role yet): the project, its access list, auditing and the access setup, and nothing that holds data", async () => {
+    const plan = await planProgram("dev", async () => {
+      const atlas = new AtlasSearchCluster("a", args({ encryptionKey: { awsKmsKeyId: "key", region: "EU_CENTRAL_1" } }));
+      return { trust: atlas.awsTrust, uri: atlas.connectionString ?? null };
+    });
+    const types = plan.resources.filter((r) => r.custom).map((r) => r.type.split(":").pop());
+    expect(types.sort()).toEqual(["Auditing", "CloudProviderAccessSetup", "Project", "ProjectIpAccessList"]);
+    expect(plan.outputs.uri).toBeNull();
+  });
+
+  it("authorises the configured role only for the external id it trusts (fail fast before Atlas assumes it)", () => {
+    const trust = { atlasAwsAccountArn: "arn:aws:iam::536727724300:root", atlasAssumedRoleExternalId: ROLE.externalId };
+    expect(trustedRoleArn("p", trust, ROLE)).toBe(ROLE.arn);
+    expect(trustedRoleArn("p", undefined, ROLE)).toBe(ROLE.arn);
+    expect(trustedRoleArn("p", {}, ROLE)).toBe(ROLE.arn);
+    const other = { ...trust, atlasAssumedRoleExternalId: "0b1e4c7d-0000-4000-8000-000000000000" };
+    expect(() => trustedRoleArn("diaspomoney-prod", other, ROLE)).toThrow(
+      /Atlas project diaspomoney-prod: its cloud provider access setup has external id "0b1e4c7d-.*", but atlas\.encryptionKey\.iamRole\.externalId is "3c9e7a51-.*must trust arn:aws:iam::536727724300:root.*Nothing was encrypted and no cluster was created/s,
+    );
   });
 });

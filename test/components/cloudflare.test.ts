@@ -92,9 +92,9 @@ describe("cache rules", () => {
     expect(r.actionParameters).toMatchObject({ cache: true, edgeTtl: { mode: "override_origin", default: 31536000 } });
   });
 
-  it("bypass the cache for the API", () => {
+  it("bypass the cache for the API, /api itself included", () => {
     const r = rules.find((x) => x.ref === "bypass_api")!;
-    expect(r.expression).toBe('starts_with(http.request.uri.path, "/api/")');
+    expect(r.expression).toBe('(http.request.uri.path eq "/api" or starts_with(http.request.uri.path, "/api/"))');
     expect(r.actionParameters).toEqual({ cache: false });
   });
 });

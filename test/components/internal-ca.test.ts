@@ -103,7 +103,7 @@ describe("an InternalCA", () => {
       usages: ["cert sign", "crl sign", "digital signature"],
       issuerRef: { name: "team-selfsigned", kind: "Issuer", group: "cert-manager.io" },
     });
-    expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+    expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "600" });
     expect(inputs(clusterIssuer).metadata.namespace).toBeUndefined();
     expect(inputs(clusterIssuer).spec).toEqual({ ca: { secretName: "team-ca" } });
     expect(cert.dependsOn).toContain(selfSigned.urn);

@@ -130,12 +130,11 @@ describe("JMX exporter rules", () => {
 
 describe("Strimzi operator values", () => {
   it("watch only the release namespace, run restricted, and leave network policies to us", () => {
-    const v = strimziOperatorValues({ labels, installClusterResources: false }) as any;
+    const v = strimziOperatorValues({ labels }) as any;
     expect(v).toMatchObject({ watchNamespaces: [], watchAnyNamespace: false, createGlobalResources: false, generateNetworkPolicy: false });
     expect(v.extraEnvs).toContainEqual({ name: "STRIMZI_POD_SECURITY_PROVIDER_CLASS", value: "restricted" });
     expect(v.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: true });
     expect(v.podSecurityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
-    expect(strimziOperatorValues({ labels, installClusterResources: true }).createGlobalResources).toBe(true);
   });
 
   it("give the operator pod only the labels the chart does not set itself", () => {
@@ -146,27 +145,24 @@ describe("Strimzi operator values", () => {
 describe("StrimziOperator", () => {
   const chart = { chart: "oci://example/strimzi", version: "1.2.0" };
 
-  it("binds the shared ClusterRoles to its own service account when another installation owns them", async () => {
-    const plan = await planProgram("dev", async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installClusterResources: false }), {}));
-    const bindings = ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").map(inputs);
-    expect(bindings.map((b) => [b.metadata.name, b.roleRef.name])).toEqual([
-      ["strimzi-cluster-operator-global-data", "strimzi-cluster-operator-global"],
-      ["strimzi-cluster-operator-kafka-broker-delegation-data", "strimzi-kafka-broker"],
-    ]);
-    for (const b of bindings) expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: "strimzi-cluster-operator", namespace: "data" }]);
-    expect(inputs(ofType(plan, "kubernetes:helm.sh/v3:Release")[0]).skipCrds).toBe(true);
+  it("installs the chart without CRDs or cluster-wide RBAC: both are the cluster stack's", async () => {
+    const plan = await planProgram("dev", async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installChart: true }), {}));
+    expect(ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")).toHaveLength(0);
+    const release = inputs(ofType(plan, "kubernetes:helm.sh/v3:Release")[0]);
+    expect(release.skipCrds).toBe(true);
+    expect(release.values.createGlobalResources).toBe(false);
   });
 
-  it("leaves the bindings and the CRDs to the chart when it owns them", async () => {
-    const plan = await planProgram("dev", async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installClusterResources: true }), {}));
-    expect(ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")).toHaveLength(0);
-    expect(inputs(ofType(plan, "kubernetes:helm.sh/v3:Release")[0]).skipCrds).toBe(false);
+  it("installs no chart where the cluster's owners run Strimzi, and keeps its network policy", async () => {
+    const plan = await planProgram("dev", async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installChart: false }), {}));
+    expect(ofType(plan, "kubernetes:helm.sh/v3:Release")).toHaveLength(0);
+    expect(k8sObject(plan, "NetworkPolicy", "strimzi-cluster-operator", "data")).toBeDefined();
   });
 
   it("lets the operator reach the API server and the Kafka pods' internal ports only", async () => {
     const plan = await planProgram(
       "dev",
-      async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installClusterResources: true, apiServer: { cidrs: ["10.0.0.1/32"] } }), {}),
+      async () => (new StrimziOperator("op", { namespace: "data", chart, labels, installChart: true, apiServer: { cni: "calico", cidrs: ["10.0.0.1/32"] } }), {}),
     );
     const spec = inputs(k8sObject(plan, "NetworkPolicy", "strimzi-cluster-operator", "data")).spec;
     expect(spec.ingress).toEqual([]);
@@ -238,7 +234,7 @@ describe("KafkaCluster", () => {
       brokerCertChainAndKey: { secretName: "kafka-listener-tls", certificate: "tls.crt", key: "tls.key" },
     });
     const cert = k8sObject(plan, "Certificate", "kafka-listener-tls", "data");
-    expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+    expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "600" });
     // Strimzi reads the listener key only as unencrypted PKCS #8.
     expect(inputs(cert).spec).toMatchObject({ secretName: "kafka-listener-tls", issuerRef: issuer, privateKey: { encoding: "PKCS8" }, dnsNames: listenerDnsNames("kafka", "data") });
     expect(kafka.dependsOn).toContain(cert.urn);

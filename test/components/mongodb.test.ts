@@ -89,7 +89,7 @@ describe("operator values", () => {
     namespace: "db",
     chart: { chart: "psmdb-operator", repo: "https://charts.example", version: "1.22.0" },
     image: "docker.io/percona/percona-server-mongodb-operator:1.22.0",
-    installCrds: false,
+    installChart: true,
     labels: { ...labels, "app.kubernetes.io/name": "psmdb-operator" },
   };
 
@@ -115,14 +115,15 @@ describe("operator values", () => {
     expect(() => operatorValues({ ...args, image: "registry:5000/percona/operator" })).toThrow(/no tag/);
   });
 
-  it("install the CRDs only when asked", async () => {
+  it("never install the chart's CRDs, and no chart where the cluster's owners run the operator", async () => {
     const plan = await planProgram("dev", async () => {
-      new PerconaMongoOperator("with", { ...args, installCrds: true, releaseName: "with" });
-      new PerconaMongoOperator("without", { ...args, releaseName: "without" });
+      new PerconaMongoOperator("with", { ...args, releaseName: "with" });
+      new PerconaMongoOperator("without", { ...args, installChart: false, releaseName: "without" });
       return {};
     });
     const releases = ofType(plan, "kubernetes:helm.sh/v3:Release");
-    expect(Object.fromEntries(releases.map((r) => [inputs(r).name, inputs(r).skipCrds]))).toEqual({ with: false, without: true });
+    expect(Object.fromEntries(releases.map((r) => [inputs(r).name, inputs(r).skipCrds]))).toEqual({ with: true });
+    expect(ofType(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((r) => inputs(r).metadata.name).sort()).toEqual(["with", "without"]);
   });
 });
 
@@ -236,7 +237,7 @@ describe("a MongoReplicaSet's certificates", () => {
     expect(tls).toEqual({ mode: "requireTLS", allowInvalidCertificates: false });
     for (const name of ["m-ssl", "m-ssl-internal"]) {
       const cert = k8sObject(plan, "Certificate", name, "db");
-      expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+      expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "600" });
       expect(inputs(cert).spec).toMatchObject({
         secretName: name,
         issuerRef: issuer,

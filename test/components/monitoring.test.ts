@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   KUBE_STATE_METRICS_COLLECTORS,
+  KUBELET_CHART_RELABELINGS,
   kubePrometheusStackValues,
   monitoringNetworkPolicies,
   monitorSpec,
@@ -18,7 +19,7 @@ function stackArgs(overrides: Partial<MonitoringStackArgs> = {}): MonitoringStac
     watchedNamespaces: ["shop-infra"],
     releaseName: "mon-test",
     chart: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "88.5.3" },
-    installCrds: true,
+    installChart: true,
     labels: (name) => ({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "test" }),
     prometheus: { retention: "15d", storage: "50Gi", externalUrl: "https://prometheus.example.org" },
     alertmanager: { replicas: 2, configName: "routing", externalUrl: "https://alertmanager.example.org" },
@@ -29,7 +30,7 @@ function stackArgs(overrides: Partial<MonitoringStackArgs> = {}): MonitoringStac
         { podLabels: { "app.kubernetes.io/name": "web" }, ports: [3000] },
         { namespace: "shop-infra", podLabels: { redis_setup_type: "cluster" }, ports: [9121] },
       ],
-      apiServer: { cidrs: ["10.0.0.1/32"] },
+      apiServer: { cni: "calico", cidrs: ["10.0.0.1/32"] },
       notificationPorts: [443, 587],
     },
     ...overrides,
@@ -100,9 +101,9 @@ describe("kube-prometheus-stack values: what is watched", () => {
     }
   });
 
-  it("installs CRDs only when asked", () => {
-    expect(values.crds.enabled).toBe(true);
-    expect((kubePrometheusStackValues(stackArgs({ installCrds: false })) as any).crds.enabled).toBe(false);
+  it("never installs the chart's CRDs: the cluster stack owns them", () => {
+    expect(values.crds.enabled).toBe(false);
+    expect((kubePrometheusStackValues(stackArgs({ installChart: false })) as any).crds.enabled).toBe(false);
   });
 
   it("runs kube-state-metrics per environment with namespaced Roles and no Secret or ConfigMap access", () => {
@@ -116,12 +117,45 @@ describe("kube-prometheus-stack values: what is watched", () => {
     expect(ksm.collectors).not.toContain("nodes");
   });
 
-  it("keeps only the environment's series from the kubelets", () => {
+  it("keeps only the environment's series from the kubelets, after the chart's own drop rules", () => {
     const keep = [{ sourceLabels: ["namespace"], regex: "shop|shop-infra", action: "keep" }];
     const sm = values.kubelet.serviceMonitor;
-    expect(sm.cAdvisorMetricRelabelings).toEqual(keep);
-    expect(sm.metricRelabelings).toEqual(keep);
+    expect(sm.cAdvisorMetricRelabelings).toEqual([...KUBELET_CHART_RELABELINGS.cAdvisor, ...keep]);
+    expect(sm.metricRelabelings).toEqual([...KUBELET_CHART_RELABELINGS.kubelet, ...keep]);
     expect(sm.probesMetricRelabelings).toEqual(keep);
+    expect(KUBELET_CHART_RELABELINGS.cAdvisor).toHaveLength(8);
+  });
+
+  it("drops what the chart drops and keeps the environment's usage series (Prometheus's relabel semantics)", () => {
+    /** Whether a sample survives the rules: source labels joined with ";", regexes anchored. */
+    const survives = (rules: readonly { sourceLabels: readonly string[]; regex: string; action: string }[], labels: Record<string, string>) =>
+      rules.every((r) => {
+        const hit = new RegExp(`^(?:${r.regex})$`).test(r.sourceLabels.map((l) => labels[l] ?? "").join(";"));
+        return r.action === "drop" ? !hit : hit;
+      });
+    const cadvisor = values.kubelet.serviceMonitor.cAdvisorMetricRelabelings;
+    const ours = { namespace: "shop", pod: "web-1", id: "/kubepods/x" };
+    expect(survives(cadvisor, { __name__: "container_cpu_usage_seconds_total", ...ours })).toBe(true);
+    expect(survives(cadvisor, { __name__: "container_memory_working_set_bytes", ...ours })).toBe(true);
+    expect(survives(cadvisor, { __name__: "container_cpu_load_average_10s", ...ours })).toBe(false);
+    expect(survives(cadvisor, { __name__: "container_spec_cpu_quota", ...ours })).toBe(false);
+    expect(survives(cadvisor, { __name__: "container_cpu_usage_seconds_total", namespace: "shop", id: "/system.slice" })).toBe(false);
+    expect(survives(cadvisor, { __name__: "container_cpu_usage_seconds_total", ...ours, namespace: "other-tenant" })).toBe(false);
+    const kubelet = values.kubelet.serviceMonitor.metricRelabelings;
+    expect(survives(kubelet, { __name__: "kubelet_volume_stats_used_bytes", namespace: "shop-infra" })).toBe(true);
+    expect(survives(kubelet, { __name__: "storage_operation_duration_seconds_bucket", le: "2.5", namespace: "shop" })).toBe(false);
+  });
+
+  it("puts the chart labels on the subcharts' objects and on the operator's pods, which commonLabels does not reach", () => {
+    const labelled = kubePrometheusStackValues(stackArgs({ chartLabels: { "diaspomoney.fr/environment": "dev" } })) as any;
+    const env = { "diaspomoney.fr/environment": "dev" };
+    expect(labelled.commonLabels).toEqual(env);
+    expect(labelled.grafana.extraLabels).toEqual(env);
+    expect(labelled.grafana.podLabels).toEqual(env);
+    expect(labelled["kube-state-metrics"].customLabels).toEqual(env);
+    expect(labelled.prometheus.prometheusSpec.podMetadata).toEqual({ labels: env });
+    expect(labelled.alertmanager.alertmanagerSpec.podMetadata).toEqual({ labels: env });
+    expect(values.grafana.extraLabels).toEqual({});
   });
 
   it("sizes retention and storage from its arguments", () => {
@@ -222,7 +256,7 @@ describe("NetworkPolicies of the stack", () => {
   });
 
   it("open the API ports to any address when the API server's addresses are unknown", () => {
-    const open = monitoringNetworkPolicies(stackArgs({ network: { ...stackArgs().network, apiServer: {} } })) as Record<string, any>;
+    const open = monitoringNetworkPolicies(stackArgs({ network: { ...stackArgs().network, apiServer: { cni: "calico" } } })) as Record<string, any>;
     expect(open.operator.egress).toEqual([
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] },
     ]);

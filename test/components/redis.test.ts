@@ -93,16 +93,16 @@ describe("RedisOperator", () => {
   const chart = { chart: "redis-operator", repo: "https://example/charts", version: "0.26.1" };
   const image = { repository: "quay.io/opstree/redis-operator", tag: "v0.26.0" };
 
-  it("installs the CRDs only when told to", async () => {
-    for (const installCrds of [true, false]) {
-      const plan = await planProgram("dev", async () => (new RedisOperator("op", { namespace: "data", chart, image, labels, installCrds }), {}));
-      const c = inputs(ofType(plan, "kubernetes:helm.sh/v3:Release")[0]);
-      expect(c).toMatchObject({ chart: "redis-operator", version: "0.26.1", repositoryOpts: { repo: chart.repo }, namespace: "data", skipCrds: !installCrds });
-    }
+  it("installs the chart without its CRDs, or no chart where the cluster's owners run the operator", async () => {
+    const plan = await planProgram("dev", async () => (new RedisOperator("op", { namespace: "data", chart, image, labels, installChart: true }), {}));
+    const c = inputs(ofType(plan, "kubernetes:helm.sh/v3:Release")[0]);
+    expect(c).toMatchObject({ chart: "redis-operator", version: "0.26.1", repositoryOpts: { repo: chart.repo }, namespace: "data", skipCrds: true });
+    const external = await planProgram("dev", async () => (new RedisOperator("op", { namespace: "data", chart, image, labels, installChart: false }), {}));
+    expect(ofType(external, "kubernetes:helm.sh/v3:Release")).toHaveLength(0);
   });
 
   it("lets the operator reach the API server and the Redis pods' client port, and accepts nothing", async () => {
-    const plan = await planProgram("dev", async () => (new RedisOperator("op", { namespace: "data", chart, image, labels, installCrds: true }), {}));
+    const plan = await planProgram("dev", async () => (new RedisOperator("op", { namespace: "data", chart, image, labels, installChart: true }), {}));
     const spec = inputs(k8sObject(plan, "NetworkPolicy", "redis-operator", "data")).spec;
     expect(spec.podSelector.matchLabels).toEqual(REDIS_OPERATOR_POD_LABELS);
     expect(spec.ingress).toEqual([]);

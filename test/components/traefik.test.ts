@@ -69,10 +69,10 @@ describe("Traefik chart values", () => {
     });
   });
 
-  it("logs requests as JSON without their headers, and serves Prometheus metrics on a dedicated Service", () => {
+  it("logs requests as JSON without their headers, and serves Prometheus metrics per router on a dedicated Service", () => {
     expect(values.accessLog).toMatchObject({ enabled: true, format: "json", fields: { headers: { defaultMode: "drop" } } });
     expect(values.log.format).toBe("json");
-    expect(values.metrics.prometheus).toEqual({ entryPoint: "metrics", service: { enabled: true } });
+    expect(values.metrics.prometheus).toEqual({ entryPoint: "metrics", addRoutersLabels: true, service: { enabled: true } });
   });
 
   it("leaves the LoadBalancer to the component and trusts forwarded headers only from the allowed ranges", () => {
@@ -192,16 +192,16 @@ describe("the Traefik component", () => {
     expect(ofType(without, "kubernetes:traefik.io/v1alpha1:TLSStore")).toHaveLength(0);
   });
 
-  it("installs the CRDs only when asked, and then orders its custom resources after the chart", async () => {
+  it("never installs the chart's CRDs, and installs no chart where the cluster's owners run Traefik", async () => {
     const plan = await planProgram("dev", async () => {
-      new Traefik("with", traefikArgs({ installCrds: true, namespace: "a" }));
-      new Traefik("without", traefikArgs({ namespace: "b" }));
+      new Traefik("with", traefikArgs({ namespace: "a" }));
+      new Traefik("without", traefikArgs({ installChart: false, namespace: "b" }));
       return {};
     });
     const charts = ofType(plan, "kubernetes:helm.sh/v4:Chart");
-    expect(Object.fromEntries(charts.map((c) => [c.name, inputs(c).skipCrds]))).toEqual({ with: false, without: true });
-    const withChart = charts.find((c) => c.name === "with")!.urn;
-    expect(k8sObject(plan, "TLSOption", "default", "a").dependsOn).toContain(withChart);
+    expect(charts.map((c) => [c.name, inputs(c).skipCrds])).toEqual([["with", true]]);
+    // The CRDs are the cluster stack's: the custom resources wait for nothing of this stack.
+    expect(k8sObject(plan, "TLSOption", "default", "a").dependsOn).toEqual([]);
     expect(k8sObject(plan, "TLSOption", "default", "b").dependsOn).toEqual([]);
   });
 
@@ -217,7 +217,7 @@ describe("the Traefik component", () => {
               { podLabels: { app: "web" }, port: 3000 },
               { podLabels: { app: "grafana" }, port: 3000 },
             ],
-            apiServer: { cidrs: ["203.0.113.10/32"] },
+            apiServer: { cni: "calico", cidrs: ["203.0.113.10/32"] },
           }),
         ),
         {}

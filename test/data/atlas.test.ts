@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadEnvironment, PROJECT, type RawStackConfig } from "../../infra/config/load";
 import { environments } from "../../stacks";
-import { cachedPlan, inputs, ofType, stackConfig, STACKS } from "../harness";
+import { cachedPlan, inputs, ofType, planStack, stackConfig, STACKS } from "../harness";
 
 const EU_REGIONS = ["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_CENTRAL_2", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"];
 
@@ -40,7 +40,32 @@ describe("MongoDB Atlas", () => {
     expect(c.encryptionAtRestProvider).toBe("AWS");
     const key = JSON.parse(stackConfig("prod").values[`${PROJECT}:atlas`]).encryptionKey;
     const [encryption] = ofType(plan, "mongodbatlas:index/encryptionAtRest:EncryptionAtRest");
-    expect(inputs(encryption).awsKmsConfig).toEqual({ enabled: true, customerMasterKeyId: key.awsKmsKeyId, region: key.region, roleId: key.roleId });
+    expect(inputs(encryption).awsKmsConfig).toMatchObject({ enabled: true, customerMasterKeyId: key.awsKmsKeyId, region: key.region });
+    // Atlas' role for the key is the one this project's setup created and the authorization vouched for.
+    const [authorization] = ofType(plan, "mongodbatlas:index/cloudProviderAccessAuthorization:CloudProviderAccessAuthorization");
+    expect(inputs(authorization).aws).toEqual({ iamAssumedRoleArn: key.iamRole.arn });
+    expect(encryption.dependsOn).toContain(authorization.urn);
+  });
+
+  it("refuses a role id from config: such roles belong to one project, and this program creates the project", () => {
+    const atlas = JSON.parse(stackConfig("prod").values[`${PROJECT}:atlas`]);
+    const legacy = { ...atlas, encryptionKey: { ...atlas.encryptionKey, roleId: "65a1b2c3d4e5f60718293a4b" } };
+    expect(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { atlas: legacy }))).toThrow(/atlas\.encryptionKey/);
+    const badArn = { ...atlas, encryptionKey: { ...atlas.encryptionKey, iamRole: { ...atlas.encryptionKey.iamRole, arn: "atlas-kms" } } };
+    expect(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { atlas: badArn }))).toThrow(/an IAM role ARN/);
+  });
+
+  it("in phase 1 (no IAM role yet) creates no cluster, says what the AWS role must trust, and claims nothing of a cluster", async () => {
+    const atlas = JSON.parse(stackConfig("prod").values[`${PROJECT}:atlas`]);
+    const { iamRole: _, ...encryptionKey } = atlas.encryptionKey;
+    const plan = await planStack("prod", { config: { atlas: { ...atlas, encryptionKey } } });
+    const types = plan.resources.filter((r) => r.custom && r.type.startsWith("mongodbatlas:")).map((r) => r.type.split(":").pop());
+    expect(types.sort()).toEqual(["Auditing", "CloudProviderAccessSetup", "Project", ...atlas.accessList.map(() => "ProjectIpAccessList")].sort());
+    const outputs = plan.outputs as any;
+    expect(outputs.data.atlas.encryptionAtRest).toMatchObject({ phase: expect.stringMatching(/^1: awaiting the AWS IAM role/) });
+    expect(outputs.data.atlas.connectionString).toBeUndefined();
+    expect(outputs.compliance.encryptionAtRest.atlas).toBeNull();
+    expect(outputs.compliance.tls.atlasMinVersion).toBeNull();
   });
 
   it("backs up continuously with a daily snapshot at the stack's backup time, kept as long as the stack says", async () => {

@@ -7,12 +7,11 @@ import { charts, operands } from "../../infra/versions";
 import { cachedPlan, inputs, k8sObject, ofType, STACKS, type Plan } from "../harness";
 
 const expected = {
-  dev: { pools: { combined: { replicas: 3, roles: ["controller", "broker"] } }, brokers: 3, installCrds: true, protect: false },
-  rct: { pools: { combined: { replicas: 3, roles: ["controller", "broker"] } }, brokers: 3, installCrds: false, protect: false },
+  dev: { pools: { combined: { replicas: 3, roles: ["controller", "broker"] } }, brokers: 3, protect: false },
+  rct: { pools: { combined: { replicas: 3, roles: ["controller", "broker"] } }, brokers: 3, protect: false },
   prod: {
     pools: { controllers: { replicas: 3, roles: ["controller"] }, brokers: { replicas: 5, roles: ["broker"] } },
     brokers: 5,
-    installCrds: true,
     protect: true,
   },
 } as const;
@@ -172,19 +171,17 @@ describe.each(STACKS)("Kafka in %s", (stack) => {
     expect(appPorts).toEqual([9093]);
   });
 
-  it(`installs Strimzi in the infra namespace watching only it, CRDs ${expected[stack].installCrds ? "included" : "left to the stack that owns them"}`, async () => {
+  it("installs Strimzi in the infra namespace watching only it, without CRDs or cluster-wide RBAC (the cluster stack's)", async () => {
     const plan = await cachedPlan(stack);
     const [release] = ofType(plan, "kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).chart === charts.strimzi.chart);
     const c = inputs(release);
-    expect(c).toMatchObject({ name: "strimzi-kafka-operator", namespace: infra, atomic: true, version: charts.strimzi.version, skipCrds: !expected[stack].installCrds });
-    expect(c.values).toMatchObject({ watchNamespaces: [], watchAnyNamespace: false, createGlobalResources: expected[stack].installCrds, generateNetworkPolicy: false });
+    expect(c).toMatchObject({ name: "strimzi-kafka-operator", namespace: infra, atomic: true, version: charts.strimzi.version, skipCrds: true });
+    expect(c.values).toMatchObject({ watchNamespaces: [], watchAnyNamespace: false, createGlobalResources: false, generateNetworkPolicy: false });
     expect(c.values.extraEnvs).toContainEqual({ name: "STRIMZI_POD_SECURITY_PROVIDER_CLASS", value: "restricted" });
     expect(JSON.stringify(c.values)).not.toMatch(/password|\[secret\]|offline-placeholder/i);
-    const bindings = ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").filter((r) => inputs(r).subjects[0].name === "strimzi-cluster-operator");
-    expect(bindings).toHaveLength(expected[stack].installCrds ? 0 : 2);
+    expect(ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")).toHaveLength(0);
     for (const r of byKind(plan, "Kafka").concat(byKind(plan, "KafkaNodePool"), byKind(plan, "KafkaTopic"), byKind(plan, "KafkaUser"))) {
       expect(r.dependsOn, r.urn).toContain(release.urn);
-      for (const b of bindings) expect(r.dependsOn, r.urn).toContain(b.urn);
     }
   });
 

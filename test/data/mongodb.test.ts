@@ -4,9 +4,9 @@ import { charts, crVersions, images } from "../../infra/versions";
 import { cachedPlan, inputs, k8sObject, ofType, STACKS } from "../harness";
 
 const expected = {
-  dev: { members: 1, unsafe: true, keep: 7, pitr: false, installCrds: true },
-  rct: { members: 1, unsafe: true, keep: 14, pitr: false, installCrds: false },
-  prod: { members: 3, unsafe: false, keep: 30, pitr: true, installCrds: true },
+  dev: { members: 1, unsafe: true, keep: 7, pitr: false },
+  rct: { members: 1, unsafe: true, keep: 14, pitr: false },
+  prod: { members: 3, unsafe: false, keep: 30, pitr: true },
 } as const;
 
 describe.each(STACKS)("MongoDB in %s", (stack) => {
@@ -66,12 +66,12 @@ describe.each(STACKS)("MongoDB in %s", (stack) => {
     expect(spec.backup.storages.s3.s3).toMatchObject({ bucket: `diaspomoney-${stack}-mongodb-backups`, credentialsSecret: "mongodb-backup-s3", prefix: `${stack}/mongodb` });
   });
 
-  it("installs the operator in the infra namespace, watching only it, CRDs only where the stack owns them", async () => {
+  it("installs the operator in the infra namespace, watching only it, never its CRDs (the cluster stack's)", async () => {
     const plan = await cachedPlan(stack);
     const [release] = ofType(plan, "kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).chart === "psmdb-operator");
     const r = inputs(release);
     expect(r).toMatchObject({ name: "psmdb-operator", namespace: infra, version: charts.psmdbOperator.version, repositoryOpts: { repo: charts.psmdbOperator.repo } });
-    expect(r.skipCrds).toBe(!expected[stack].installCrds);
+    expect(r.skipCrds).toBe(true);
     expect(r.values.watchAllNamespaces).toBe(false);
     expect(r.values.watchNamespace).toBeUndefined();
     expect(JSON.stringify(r.values)).not.toMatch(/secret|password|\[secret\]/i);

@@ -97,12 +97,24 @@ describe.each(STACKS)("network policies of the %s data layer", (stack) => {
 });
 
 describe("the operator's API server egress", () => {
-  it("is any address by default and the configured endpoints when set", async () => {
-    const dflt = inputs(k8sObject(await cachedPlan("prod"), "NetworkPolicy", "psmdb-operator", "diaspomoney-prod-infra")).spec.egress[0];
-    expect(dflt.to).toEqual([{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }]);
+  const CNP = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
+
+  it("is the configured endpoints in prod, and any address where they are unset (dev)", async () => {
+    const configured = JSON.parse(stackConfig("prod").values["diaspomoney-platform:kubernetes"]).apiServerCidrs as string[];
+    const prod = inputs(k8sObject(await cachedPlan("prod"), "NetworkPolicy", "psmdb-operator", "diaspomoney-prod-infra")).spec.egress[0];
+    expect(prod.to).toEqual(configured.map((cidr) => ({ ipBlock: { cidr } })));
+    const dev = inputs(k8sObject(await cachedPlan("dev"), "NetworkPolicy", "psmdb-operator", "diaspomoney-dev-infra")).spec.egress[0];
+    expect(dev.to).toEqual([{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }]);
+    expect((await cachedPlan("prod")).resources.filter((r) => r.type === CNP)).toEqual([]);
+  });
+
+  it("on Cilium is a kube-apiserver CiliumNetworkPolicy for the same pods, and no address rule", async () => {
     const file = JSON.parse(stackConfig("prod").values["diaspomoney-platform:kubernetes"]);
-    const plan = await planStack("prod", { config: { kubernetes: { ...file, apiServerCidrs: ["10.0.0.1/32"] } } });
-    const set = inputs(k8sObject(plan, "NetworkPolicy", "psmdb-operator", "diaspomoney-prod-infra")).spec.egress[0];
-    expect(set.to).toEqual([{ ipBlock: { cidr: "10.0.0.1/32" } }]);
+    const plan = await planStack("prod", { config: { kubernetes: { ...file, cni: "cilium" } } });
+    const np = inputs(k8sObject(plan, "NetworkPolicy", "psmdb-operator", "diaspomoney-prod-infra")).spec;
+    expect(np.egress.map(ports)).toEqual([[27017]]);
+    const cnp = inputs(k8sObject(plan, "CiliumNetworkPolicy", "psmdb-operator-cluster-access", "diaspomoney-prod-infra")).spec;
+    expect(cnp.endpointSelector).toEqual(np.podSelector);
+    expect(cnp.egress).toEqual([{ toEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }, { port: "6443", protocol: "TCP" }] }] }]);
   });
 });

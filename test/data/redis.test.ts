@@ -6,9 +6,9 @@ import { charts, images } from "../../infra/versions";
 import { cachedPlan, inputs, k8sObject, ofType, STACKS } from "../harness";
 
 const expected = {
-  dev: { installCrds: true, protect: false },
-  rct: { installCrds: false, protect: false },
-  prod: { installCrds: true, protect: true },
+  dev: { protect: false },
+  rct: { protect: false },
+  prod: { protect: true },
 } as const;
 
 describe.each(STACKS)("Redis in %s", (stack) => {
@@ -87,11 +87,11 @@ describe.each(STACKS)("Redis in %s", (stack) => {
     expect(bus).toEqual([{ from: [{ podSelector: policy.podSelector }], ports: [6379, 16379].map((port) => ({ protocol: "TCP", port })) }]);
   });
 
-  it(`installs the operator in the infra namespace watching only it, CRDs ${expected[stack].installCrds ? "included" : "left to the stack that owns them"}`, async () => {
+  it("installs the operator in the infra namespace watching only it, never its CRDs (the cluster stack's)", async () => {
     const plan = await cachedPlan(stack);
     const [release] = ofType(plan, "kubernetes:helm.sh/v3:Release").filter((r) => inputs(r).chart === charts.redisOperator.chart);
     const c = inputs(release);
-    expect(c).toMatchObject({ name: "redis-operator", namespace: infra, atomic: true, version: charts.redisOperator.version, repositoryOpts: { repo: charts.redisOperator.repo }, skipCrds: !expected[stack].installCrds });
+    expect(c).toMatchObject({ name: "redis-operator", namespace: infra, atomic: true, version: charts.redisOperator.version, repositoryOpts: { repo: charts.redisOperator.repo }, skipCrds: true });
     expect(`${c.values.redisOperator.imageName}:${c.values.redisOperator.imageTag}`).toBe(images.redisOperator);
     expect(c.values.redisOperator.watchNamespace).toBe(infra);
     expect(c.values.rbac.scope).toBe("namespace");

@@ -4,7 +4,10 @@ import { memberCertificateDnsNames } from "../../components/mongodb";
 import { redisCertificateDnsNames } from "../../components/redis";
 import { DATA_TRUST } from "../../infra/data";
 import { CERT_MANAGER_NAMESPACE } from "../../infra/edge";
-import { cachedPlan, inputs, k8sObject, ofType, STACKS, type Plan, type RecordedResource } from "../harness";
+import { cachedPlan, CLUSTER_STACKS, inputs, k8sObject, ofType, STACKS, type Plan, type RecordedResource } from "../harness";
+
+/** The cluster stack each environment's committed config names. */
+const clusterOf = (stack: string) => (stack === "prod" ? "cluster-prod" : "cluster-nonprod");
 
 const CERT_MANAGER_CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -17,8 +20,8 @@ describe.each(STACKS)("the internal CA of %s", (stack) => {
   const app = `diaspomoney-${stack}`;
   const infra = `diaspomoney-${stack}-infra`;
 
-  it("is a ClusterIssuer signing with a CA Secret in cert-manager's namespace, self-signed by its own Issuer", async () => {
-    const plan = await cachedPlan(stack);
+  it("is a ClusterIssuer of its cluster stack, signing with a CA Secret in cert-manager's namespace, self-signed by its own Issuer", async () => {
+    const plan = await cachedPlan(clusterOf(stack));
     const issuer = inputs(k8sObject(plan, "ClusterIssuer", ca));
     expect(issuer.metadata.namespace).toBeUndefined();
     const caCert = k8sObject(plan, "Certificate", ca, CERT_MANAGER_NAMESPACE);
@@ -39,11 +42,12 @@ describe.each(STACKS)("the internal CA of %s", (stack) => {
     const plan = await cachedPlan(stack);
     const issued = [...certificates(plan, infra), ...certificates(plan, app).filter((r) => inputs(r).metadata.name === "data-client")];
     expect(issued.map((r) => inputs(r).metadata.name).sort()).toEqual(["data-client", "kafka-listener-tls", "mongodb-ssl", "mongodb-ssl-internal", "redis-tls"]);
-    const clusterIssuer = k8sObject(plan, "ClusterIssuer", ca);
+    // The issuer is the cluster stack's: the environment names what the cluster's contract publishes.
+    expect((plan.outputs as any).environment.cluster.stack).toBe(clusterOf(stack));
+    expect((plan.outputs as any).data.tls.clusterIssuer).toBe(ca);
     for (const cert of issued) {
       expect(inputs(cert).spec.issuerRef, inputs(cert).metadata.name).toEqual({ name: ca, kind: "ClusterIssuer", group: "cert-manager.io" });
       expect(inputs(cert).spec.privateKey, inputs(cert).metadata.name).toMatchObject({ encoding: "PKCS8", rotationPolicy: "Always" });
-      expect(cert.dependsOn, inputs(cert).metadata.name).toContain(clusterIssuer.urn);
     }
   });
 
@@ -73,7 +77,7 @@ describe.each(STACKS)("the internal CA of %s", (stack) => {
       const cert = k8sObject(plan, "Certificate", secretName, infra);
       expect(inputs(cert).spec.secretName).toBe(secretName);
       expect(inputs(cert).spec.dnsNames).toEqual(memberCertificateDnsNames("mongodb", infra));
-      expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+      expect(inputs(cert).metadata.annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "600" });
       expect(psmdb.dependsOn).toContain(cert.urn);
     }
   });
@@ -105,27 +109,34 @@ describe.each(STACKS)("the internal CA of %s", (stack) => {
 });
 
 describe("the internal CA and cert-manager", () => {
-  it.each(["dev", "prod"] as const)("waits for cert-manager's chart where %s installs it", async (stack) => {
+  it.each(STACKS)("are not %s's: it holds no issuer, no CA and nothing in cert-manager's namespace", async (stack) => {
+    const plan = await cachedPlan(stack);
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer")).toEqual([]);
+    expect(plan.resources.filter((r) => (r.inputs as any).metadata?.namespace === CERT_MANAGER_NAMESPACE || (r.inputs as any).namespace === CERT_MANAGER_NAMESPACE)).toEqual([]);
+    expect(ofType(plan, CERT_MANAGER_CHART).filter((r) => inputs(r).name === "cert-manager")).toEqual([]);
+  });
+
+  it.each(CLUSTER_STACKS)("wait for cert-manager's chart and the CRDs in %s", async (stack) => {
     const plan = await cachedPlan(stack);
     const chart = ofType(plan, CERT_MANAGER_CHART).find((r) => inputs(r).name === "cert-manager")!;
-    for (const kind of ["Issuer", "Certificate", "ClusterIssuer"]) {
-      const name = kind === "Issuer" ? `diaspomoney-${stack}-selfsigned` : `diaspomoney-${stack}-internal-ca`;
-      expect(k8sObject(plan, kind, name).dependsOn, kind).toContain(chart.urn);
+    // Depending on a component is depending on each of its children: every CRD file.
+    const crdsUrn = plan.resources.find((r) => r.type === "diaspomoney:cluster:PlatformCrds")!.urn;
+    const crdFiles = plan.resources.filter((r) => r.parent === crdsUrn).map((r) => r.urn);
+    expect(crdFiles.length).toBeGreaterThan(20);
+    const envs = stack === "cluster-prod" ? ["prod"] : ["dev", "rct"];
+    for (const env of envs) {
+      for (const kind of ["Issuer", "Certificate", "ClusterIssuer"]) {
+        const name = kind === "Issuer" ? `diaspomoney-${env}-selfsigned` : `diaspomoney-${env}-internal-ca`;
+        expect(k8sObject(plan, kind, name).dependsOn, kind).toEqual(expect.arrayContaining([chart.urn, ...crdFiles]));
+      }
     }
+    expect(inputs(chart).skipCrds).toBe(true);
   });
 
-  it("is created by rct too, in the namespace dev's cert-manager lives in, with nothing of cert-manager installed", async () => {
-    const plan = await cachedPlan("rct");
-    expect(ofType(plan, CERT_MANAGER_CHART).filter((r) => inputs(r).name === "cert-manager")).toEqual([]);
-    expect(inputs(k8sObject(plan, "Certificate", "diaspomoney-rct-internal-ca")).metadata.namespace).toBe(CERT_MANAGER_NAMESPACE);
-  });
-
-  it("protects the CA certificate in prod only: replacing it would break every client's trust", async () => {
-    const prod = k8sObject(await cachedPlan("prod"), "Certificate", "diaspomoney-prod-internal-ca");
-    expect([prod.protect, prod.retainOnDelete]).toEqual([true, true]);
-    for (const stack of ["dev", "rct"] as const) {
-      const cert = k8sObject(await cachedPlan(stack), "Certificate", `diaspomoney-${stack}-internal-ca`);
-      expect(cert.protect, stack).toBe(false);
-    }
+  it.each(CLUSTER_STACKS)("protect each CA certificate in %s: replacing it would break every client's trust", async (stack) => {
+    const plan = await cachedPlan(stack);
+    const cas = ofType(plan, "kubernetes:cert-manager.io/v1:Certificate").filter((r) => inputs(r).spec.isCA);
+    expect(cas.length).toBeGreaterThan(0);
+    for (const ca of cas) expect([ca.protect, ca.retainOnDelete], ca.name).toEqual([true, true]);
   });
 });

@@ -25,8 +25,13 @@ function args(overrides: Partial<CertManagerArgs> = {}): CertManagerArgs {
 describe("cert-manager chart values", () => {
   const values = certManagerChartValues(args()) as any;
 
-  it("installs the CRDs and keeps them if the release goes", () => {
-    expect(values.crds).toEqual({ enabled: true, keep: true });
+  it("logs JSON from every component, through each one's configuration file and the global flag", () => {
+    for (const part of [values, values.webhook, values.cainjector]) expect(part.config).toEqual({ logging: { format: "json" } });
+    expect(values.global.logFormat).toBe("json");
+  });
+
+  it("leaves the CRDs to the cluster stack's PlatformCrds: the chart never installs nor deletes them", () => {
+    expect(values.crds).toEqual({ enabled: false });
   });
 
   it("runs every component twice behind a disruption budget, with resources set", () => {
@@ -77,7 +82,7 @@ describe("the CertManager component", () => {
   });
 
   it("restricts API traffic to the API server's addresses when they are known", async () => {
-    const plan = await planProgram("dev", async () => (new CertManager("cm", args({ apiServer: { cidrs: ["203.0.113.5/32"] } })), {}));
+    const plan = await planProgram("dev", async () => (new CertManager("cm", args({ apiServer: { cni: "calico", cidrs: ["203.0.113.5/32"] } })), {}));
     const api = inputs(k8sObject(plan, "NetworkPolicy", "cert-manager-api-server", "cert-manager")).spec;
     expect(api.egress).toEqual([{ to: [{ ipBlock: { cidr: "203.0.113.5/32" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }]);
     const webhook = inputs(k8sObject(plan, "NetworkPolicy", "cert-manager-webhook", "cert-manager")).spec;

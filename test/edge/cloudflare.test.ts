@@ -43,9 +43,10 @@ describe.each(STACKS)("Cloudflare for %s", (stack) => {
       return;
     }
     expect(Object.fromEntries(settings.map((s) => [s.settingId, s.value]))).toEqual(zoneSettings("1.3"));
-    expect(phases).toEqual(["http_request_cache_settings", "http_request_firewall_managed"]);
+    expect(phases).toEqual(["http_ratelimit", "http_request_cache_settings", "http_request_firewall_managed"]);
     const waf = ofType(plan, "cloudflare:index/ruleset:Ruleset").find((r) => inputs(r).phase === "http_request_firewall_managed")!;
-    expect(inputs(waf).rules.map((r: any) => r.actionParameters.id)).toEqual([MANAGED_RULESETS.cloudflareManaged, MANAGED_RULESETS.owaspCore]);
+    // The OWASP ruleset twice: at high sensitivity on payments and transactions, at its default elsewhere.
+    expect(inputs(waf).rules.map((r: any) => r.actionParameters.id)).toEqual([MANAGED_RULESETS.cloudflareManaged, MANAGED_RULESETS.owaspCore, MANAGED_RULESETS.owaspCore]);
   });
 
   it("protects records and zone resources where the stack protects its state", async () => {

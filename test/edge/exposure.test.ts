@@ -50,38 +50,43 @@ describe.each(STACKS)("what %s exposes", (stack) => {
     expect(acme.email).toBe(configOf(stack, "alerting").securityEmail);
   });
 
-  it("installs cert-manager and Traefik's CRDs only where the stack installs cluster services", async () => {
+  it("installs Traefik without its CRDs, and neither cert-manager nor its namespace (the cluster stack's)", async () => {
     const plan = await cachedPlan(stack);
-    const install = configOf(stack, "kubernetes").installClusterServices as boolean;
     const charts4 = Object.fromEntries(ofType(plan, "kubernetes:helm.sh/v4:Chart").map((c) => [inputs(c).chart, inputs(c)]));
-    expect(charts4.traefik.skipCrds).toBe(!install);
+    expect(charts4.traefik.skipCrds).toBe(true);
     expect(charts4.traefik.version).toBe(charts.traefik.version);
-    expect(Boolean(charts4["cert-manager"])).toBe(install);
-    expect(ofType(plan, "kubernetes:core/v1:Namespace").some((n) => inputs(n).metadata.name === CERT_MANAGER_NAMESPACE)).toBe(install);
-    if (install) {
-      expect(charts4["cert-manager"]).toMatchObject({ version: charts.certManager.version, namespace: CERT_MANAGER_NAMESPACE });
-      expect(charts4["cert-manager"].values.crds).toEqual({ enabled: true, keep: true });
-      // Only labels the charts do not set themselves (a duplicate key breaks the rendered YAML).
-      expect(charts4["cert-manager"].values.global.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
-      expect(charts4.traefik.values.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
-      const labels = inputs(k8sObject(plan, "Namespace", CERT_MANAGER_NAMESPACE)).metadata.labels;
-      expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
-    }
+    // Only labels the chart does not set itself (a duplicate key breaks the rendered YAML).
+    expect(charts4.traefik.values.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
+    expect(charts4["cert-manager"]).toBeUndefined();
+    expect(ofType(plan, "kubernetes:core/v1:Namespace").map((n) => inputs(n).metadata.name).sort()).toEqual([`diaspomoney-${stack}`, `diaspomoney-${stack}-infra`]);
+  });
+});
+
+describe("cert-manager in the cluster stacks", () => {
+  it.each(["cluster-nonprod", "cluster-prod"])("%s installs it from its chart, CRDs applied before and never by the chart", async (stack) => {
+    const plan = await cachedPlan(stack);
+    const chart = ofType(plan, "kubernetes:helm.sh/v4:Chart").find((c) => inputs(c).chart === "cert-manager")!;
+    expect(inputs(chart)).toMatchObject({ version: charts.certManager.version, namespace: CERT_MANAGER_NAMESPACE, skipCrds: true });
+    expect(inputs(chart).values.crds).toEqual({ enabled: false });
+    expect(inputs(chart).values.global.commonLabels).toEqual({ "app.kubernetes.io/part-of": "diaspomoney", "diaspomoney.fr/environment": stack });
+    // Depending on a component is depending on each of its children: every CRD file.
+    const crdsUrn = plan.resources.find((r) => r.type === "diaspomoney:cluster:PlatformCrds")!.urn;
+    const crdFiles = plan.resources.filter((r) => r.parent === crdsUrn).map((r) => r.urn);
+    expect(crdFiles.length).toBeGreaterThan(20);
+    expect(chart.dependsOn).toEqual(expect.arrayContaining(crdFiles));
+    const labels = inputs(k8sObject(plan, "Namespace", CERT_MANAGER_NAMESPACE)).metadata.labels;
+    expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
   });
 });
 
 describe("ordering", () => {
-  it.each(STACKS)("creates %s's cert-manager and Traefik objects after the charts that install their CRDs, where it installs them", async (stack) => {
+  it.each(STACKS)("gives %s's cert-manager and Traefik objects nothing of the stack to wait for: their CRDs exist before it", async (stack) => {
     const plan = await cachedPlan(stack);
-    const install = configOf(stack, "kubernetes").installClusterServices as boolean;
     const chartUrn = (chart: string) => ofType(plan, "kubernetes:helm.sh/v4:Chart").find((c) => inputs(c).chart === chart)?.urn;
     const kinds = (group: string) => plan.resources.filter((r) => r.type.startsWith(`kubernetes:${group}/`));
-    const certManagerKinds = kinds("cert-manager.io");
-    const traefikKinds = kinds("traefik.io");
-    expect(certManagerKinds.length).toBeGreaterThan(0);
-    expect(traefikKinds.length).toBeGreaterThan(0);
-    for (const r of certManagerKinds) expect(r.dependsOn.includes(chartUrn("cert-manager")!), r.urn).toBe(install);
-    for (const r of traefikKinds) expect(r.dependsOn.includes(chartUrn("traefik")!), r.urn).toBe(install);
+    expect(kinds("cert-manager.io").length).toBeGreaterThan(0);
+    expect(kinds("traefik.io").length).toBeGreaterThan(0);
+    for (const r of kinds("traefik.io")) expect(r.dependsOn.includes(chartUrn("traefik")!), r.urn).toBe(false);
   });
 });
 

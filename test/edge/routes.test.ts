@@ -16,7 +16,8 @@ describe.each(STACKS)("the %s edge routes", (stack) => {
   it("serve the app and the three monitoring hosts, each on websecure only", async () => {
     const plan = await cachedPlan(stack);
     const routes = ingressRoutes(plan);
-    const hosts = routes.map((r) => /Host\(`([^`]+)`\)/.exec(inputs(r).spec.routes[0].match)![1]).sort();
+    // The app's host also has its API routes (test/edge/api-policy.test.ts).
+    const hosts = [...new Set(routes.map((r) => /Host\(`([^`]+)`\)/.exec(inputs(r).spec.routes[0].match)![1]))].sort();
     expect(hosts).toEqual(Object.values(spec.hosts).sort());
     for (const r of routes) {
       expect(inputs(r).spec.entryPoints, r.name).toEqual(["websecure"]);
@@ -80,10 +81,13 @@ describe.each(STACKS)("the %s edge routes", (stack) => {
     expect(csp).toContain("connect-src 'self' https://*.sentry.io");
   });
 
-  it("rate-limit every host with the stack's limits", async () => {
+  it("rate-limit every host with the stack's limits (auth with its own, stricter one)", async () => {
     const plan = await cachedPlan(stack);
     expect(inputs(k8sObject(plan, "Middleware", MIDDLEWARES.rateLimit, ns)).spec.rateLimit).toMatchObject(spec.edge.rateLimit);
-    for (const r of ingressRoutes(plan)) expect(inputs(r).spec.routes[0].middlewares[0], r.name).toEqual({ name: MIDDLEWARES.rateLimit });
+    for (const r of ingressRoutes(plan)) {
+      const expected = inputs(r).metadata.name === "app-api-auth" ? MIDDLEWARES.familyRateLimit("app", "auth") : MIDDLEWARES.rateLimit;
+      expect(inputs(r).spec.routes[0].middlewares[0], r.name).toEqual({ name: expected });
+    }
   });
 
   it("default to TLS 1.3 with strict SNI, and redirect plain HTTP permanently", async () => {

@@ -58,7 +58,8 @@ describe.each(STACKS)("observability of %s", (stack) => {
     const plan = await cachedPlan(stack);
     const chart = monitoringChart(plan);
     const crs = plan.resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"));
-    expect(crs.length).toBe(11);
+    // 6 monitors, 4 rule groups of fixed alerts, 3 of anomaly detection, the AlertmanagerConfig.
+    expect(crs.length).toBe(14);
     const waitsFor = (urn: string, target: string, seen = new Set<string>()): boolean => {
       if (seen.has(urn)) return false;
       seen.add(urn);
@@ -111,9 +112,9 @@ describe.each(STACKS)("observability of %s", (stack) => {
     expect(allowed({ "app.kubernetes.io/name": "percona-server-mongodb", "app.kubernetes.io/instance": "mongodb", "app.kubernetes.io/replset": "rs0", "app.kubernetes.io/component": "mongod" }, 9216, infra)).toBe(true);
   });
 
-  it("ships the two dashboards to Grafana's sidecar", async () => {
+  it("ships the three dashboards to Grafana's sidecar", async () => {
     const plan = await cachedPlan(stack);
-    for (const uid of ["diaspomoney-slo", "diaspomoney-data-layer"]) {
+    for (const uid of ["diaspomoney-slo", "diaspomoney-data-layer", "diaspomoney-anomalies"]) {
       const cm = inputs(k8sObject(plan, "ConfigMap", `dashboard-${uid}`, app));
       expect(cm.metadata.labels.grafana_dashboard).toBe("1");
       expect(JSON.parse(cm.data[`${uid}.json`]).uid).toBe(uid);

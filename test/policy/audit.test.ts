@@ -5,7 +5,9 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { auditPlan } from "../../infra/compliance";
 import { resourceArgs, stackResources } from "../../infra/compliance/evaluate";
-import { assertNoSecrets, formatFindings, renderMarkdown, writeAuditArtefacts } from "../../infra/compliance/report";
+import type { ControlResult } from "../../infra/compliance/evaluate";
+import { assertNoSecrets, formatFindings, frameworkSummary, renderMarkdown, writeAuditArtefacts } from "../../infra/compliance/report";
+import { GDPR, PCI, withSoc2 } from "../../policy/lib/frameworks";
 import { leakedPlaceholders } from "../../infra/plan/run";
 import { controls, PACK_NAME, PACK_VERSION } from "../../policy/policies";
 import { cachedPlan, STACKS } from "../harness";
@@ -62,6 +64,7 @@ describe.each(STACKS)("the audit of %s", (stack) => {
     const out = plan.outputs.compliance as any;
     expect(out.policyPack).toMatchObject({ name: PACK_NAME, version: PACK_VERSION, controls: controls.length, enforcement: stack === "dev" ? "advisory" : "mandatory" });
     expect(JSON.stringify(out)).not.toContain("[secret]");
+    expect(out.frameworks).toEqual(["PCI-DSS v4.0.1", "GDPR (EU) 2016/679", "SOC 2 (AICPA Trust Services Criteria 2017: security, availability, confidentiality)"]);
     const audit = await auditPlan(plan);
     expect(audit.controls.find((c) => c.name === "compliance-output-consistent")?.status).toBe("pass");
   });
@@ -86,6 +89,47 @@ describe("the report", () => {
     expect(text).toContain("| [namespace-pod-security-labels](#namespace-pod-security-labels) | high | mandatory | PASS |");
     expect(text).toContain("- PCI-DSS 4.2.1: Strong cryptography");
     expect(JSON.parse(fs.readFileSync(json, "utf8")).summary.total).toBe(controls.length);
+  });
+
+  it("summarises the audit per framework: a requirement is not met as soon as one control citing it fails", () => {
+    const control = (name: string, status: ControlResult["status"], refs: Parameters<typeof withSoc2>[0]): ControlResult => ({
+      name,
+      description: name,
+      severity: "high",
+      enforcementLevel: "mandatory",
+      references: withSoc2(refs),
+      remediation: "",
+      status,
+      violations: [],
+      evidence: [],
+      evaluated: 1,
+    });
+    const summary = frameworkSummary({
+      controls: [
+        control("tls", "pass", [PCI.strongCryptoInTransit, GDPR.encryption]),
+        control("waf", "fail", [PCI.webAttacks, GDPR.integrity]),
+        control("atlas", "not-applicable", [GDPR.transfers]),
+      ],
+    });
+    expect(summary.map((f) => [f.name, f.requirements, f.met, f.notMet, f.notAssessed])).toEqual([
+      ["PCI-DSS", 2, 1, ["6.4.2"], []],
+      ["GDPR", 3, 1, ["Art. 5(1)(f)"], ["Art. 44"]],
+      ["SOC 2", 4, 1, ["CC6.1", "CC6.6"], ["C1.1"]],
+    ]);
+    // CC6.1 is cited by the passing TLS control too: one failing control is enough to leave it unmet.
+    expect(summary[2].controls).toEqual({ total: 3, passed: 1, failed: 1, notApplicable: 1, errors: 0 });
+  });
+
+  it("prints the per-framework summary under the pack's line, and writes it to audit.md and audit.json", async () => {
+    const audit = await auditPlan(await cachedPlan("rct"));
+    const lines = formatFindings(audit).split("\n");
+    expect(lines[0]).toMatch(/^Policy pack /);
+    expect(lines.slice(1, 4).map((l) => l.trim().split(":")[0])).toEqual(["PCI-DSS", "GDPR", "SOC 2"]);
+    expect(lines[3]).toMatch(/^ {2}SOC 2: \d+\/\d+ requirements met/);
+    expect(renderMarkdown(audit)).toMatch(/\| SOC 2 \(AICPA Trust Services Criteria 2017[^|]*\| \d+ \/ \d+ \|/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+    const [, json] = writeAuditArtefacts(audit, dir);
+    expect(JSON.parse(fs.readFileSync(json, "utf8")).frameworks.map((f: { name: string }) => f.name)).toEqual(["PCI-DSS", "GDPR", "SOC 2"]);
   });
 
   it("refuses to write anything shaped like a credential", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { namespaceDefaultDeny, noOpenNetworkAccess, onlyTraefikLoadBalancer, podsSelectedByNetworkPolicy } from "../../policy/controls/network";
-import { deployment, evaluate, k8s, messages } from "./harness";
+import { apiServerEgressBounded, clusterAccessMatchesCni, namespaceDefaultDeny, noOpenNetworkAccess, onlyTraefikLoadBalancer, podsSelectedByNetworkPolicy } from "../../policy/controls/network";
+import { ACCEPTANCE, deployment, evaluate, k8s, messages } from "./harness";
 
 const NS = "diaspomoney-prod";
 const namespace = k8s("kubernetes:core/v1:Namespace", NS, undefined, {});
@@ -88,5 +88,72 @@ describe("no-open-network-access", () => {
     const chart = (values: object) => ({ type: "kubernetes:helm.sh/v4:Chart", name: "traefik", inputs: { chart: "traefik", version: "41.3.0", values } });
     expect((await evaluate(noOpenNetworkAccess, [chart({ service: { enabled: false } })])).status).toBe("pass");
     expect(messages(await evaluate(noOpenNetworkAccess, [chart({})]))).toEqual([expect.stringContaining('Chart "traefik": values.service.loadBalancerSourceRanges is (not set)')]);
+  });
+});
+
+const INFRA = "diaspomoney-prod-infra";
+const NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const CNP = "kubernetes:cilium.io/v2:CiliumNetworkPolicy";
+const OPERATOR = { "app.kubernetes.io/name": "psmdb-operator" };
+const apiRule = (cidrs: string[]) => ({ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] });
+const operatorPolicy = (egress: object[]) => k8s(NETPOL, "psmdb-operator", INFRA, { spec: { podSelector: { matchLabels: OPERATOR }, policyTypes: ["Egress"], egress } });
+const companion = (spec: object) => k8s(CNP, "psmdb-operator-cluster-access", INFRA, { spec });
+const toApiServer = { endpointSelector: { matchLabels: OPERATOR }, egress: [{ toEntities: ["kube-apiserver"], toPorts: [{ ports: [{ port: "443", protocol: "TCP" }, { port: "6443", protocol: "TCP" }] }] }] };
+
+describe("api-server-egress-bounded", () => {
+  it("passes production API-server egress to the API server's addresses, and other rules on other ports to any address", async () => {
+    const alertmanager = k8s(NETPOL, "alertmanager", NS, { spec: { podSelector: { matchLabels: { app: "am" } }, egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }] } });
+    const r = await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(["10.20.0.0/28"])]), alertmanager, companion(toApiServer)]);
+    expect(r.status).toBe("pass");
+  });
+
+  it("fails production API-server egress to any address, in a NetworkPolicy or a CiliumNetworkPolicy, and a rule open on every port", async () => {
+    const world = companion({ endpointSelector: { matchLabels: OPERATOR }, egress: [{ toEntities: ["world"], toPorts: [{ ports: [{ port: "6443", protocol: "TCP" }] }] }] });
+    const everyPort = k8s(NETPOL, "debug", INFRA, { spec: { podSelector: { matchLabels: { app: "debug" } }, egress: [{ to: [{ ipBlock: { cidr: "::/0" } }] }] } });
+    const r = await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(["0.0.0.0/0", "::/0"])]), world, everyPort]);
+    expect(messages(r)).toEqual([
+      expect.stringContaining(`NetworkPolicy ${INFRA}/psmdb-operator: spec.egress[0].to is [{"ipBlock":{"cidr":"0.0.0.0/0"}},{"ipBlock":{"cidr":"::/0"}}]; egress on the API server's port must name the API server's addresses`),
+      expect.stringContaining(`CiliumNetworkPolicy ${INFRA}/psmdb-operator-cluster-access: spec.egress[0]`),
+      expect.stringContaining(`NetworkPolicy ${INFRA}/debug: spec.egress[0].to`),
+    ]);
+  });
+
+  it("does not apply outside production, where the API server's addresses may be unknown", async () => {
+    expect((await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(["0.0.0.0/0"])])], ACCEPTANCE)).status).toBe("not-applicable");
+  });
+});
+
+describe("cluster-access-matches-cni", () => {
+  const outputs = (cni: string) => ({ compliance: { network: { cni, apiServerCidrs: null } } });
+  const infraNamespace = k8s("kubernetes:core/v1:Namespace", INFRA, undefined, {});
+  const deny = k8s(NETPOL, "default-deny", INFRA, { spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+  const operatorChart = { type: "kubernetes:helm.sh/v3:Release", name: "psmdb-operator", inputs: { chart: "psmdb-operator", namespace: INFRA } };
+  const onCilium = [infraNamespace, deny, operatorChart, operatorPolicy([{ to: [{ podSelector: { matchLabels: { app: "mongod" } } }], ports: [{ port: 27017 }] }])];
+
+  it("passes Cilium with a kube-apiserver companion for the controller's pods and no address rule for the API server", async () => {
+    const r = await evaluate(clusterAccessMatchesCni, [...onCilium, companion(toApiServer)], undefined, outputs("cilium"));
+    expect(r.status).toBe("pass");
+  });
+
+  it("fails Cilium without a kube-apiserver policy where a controller runs behind default deny, with an ipBlock API rule, or with a namespace-wide policy", async () => {
+    const missing = await evaluate(clusterAccessMatchesCni, onCilium, undefined, outputs("cilium"));
+    expect(messages(missing)).toEqual([expect.stringMatching(/Release "psmdb-operator": CiliumNetworkPolicy \(toEntities kube-apiserver\) is \(not set\); namespace diaspomoney-prod-infra denies egress by default and runs a controller/)]);
+    const ipBlock = await evaluate(clusterAccessMatchesCni, [...onCilium, operatorPolicy([apiRule(["10.20.0.0/28"])]), companion({ ...toApiServer, endpointSelector: {} })], undefined, outputs("cilium"));
+    expect(messages(ipBlock)).toEqual([
+      expect.stringContaining("NetworkPolicy diaspomoney-prod-infra/psmdb-operator: spec.egress[0].to is"),
+      expect.stringContaining("CiliumNetworkPolicy diaspomoney-prod-infra/psmdb-operator-cluster-access: spec.endpointSelector is {}; a CiliumNetworkPolicy selects the pods of one component"),
+    ]);
+  });
+
+  it("passes Calico with address rules, and fails a CiliumNetworkPolicy there (no such CRD on the cluster)", async () => {
+    const calico = [infraNamespace, deny, operatorChart, operatorPolicy([apiRule(["10.20.0.0/28"])])];
+    expect((await evaluate(clusterAccessMatchesCni, calico, undefined, outputs("calico"))).status).toBe("pass");
+    const r = await evaluate(clusterAccessMatchesCni, [...calico, companion(toApiServer)], undefined, outputs("calico"));
+    expect(messages(r)).toEqual([expect.stringContaining("CiliumNetworkPolicy diaspomoney-prod-infra/psmdb-operator-cluster-access: kind is \"CiliumNetworkPolicy\"; the cluster's CNI is calico")]);
+  });
+
+  it("reads a cluster stack's CNI from its contract, and does not apply when no output names one", async () => {
+    expect((await evaluate(clusterAccessMatchesCni, onCilium, undefined, { contract: { cni: "cilium" } })).status).toBe("fail");
+    expect((await evaluate(clusterAccessMatchesCni, onCilium)).status).toBe("not-applicable");
   });
 });

@@ -35,11 +35,13 @@ describe("the policy pack", () => {
       expect(c.enforcementLevel).toBe("mandatory");
       expect(c.framework).toBe(c.references[0]);
       for (const r of c.references) {
-        expect(["PCI-DSS", "GDPR"]).toContain(r.name);
+        expect(["PCI-DSS", "GDPR", "SOC 2"]).toContain(r.name);
         expect(r.reference).not.toBe("");
         expect(r.specification.length).toBeGreaterThan(20);
       }
-      expect(c.tags).toEqual(c.references.map((r) => (r.name === "PCI-DSS" ? `pci-dss-4.0.1:${r.reference}` : expect.stringMatching(/^gdpr:art-/))));
+      const tag = (r: (typeof c.references)[number]) =>
+        r.name === "PCI-DSS" ? `pci-dss-4.0.1:${r.reference}` : r.name === "SOC 2" ? `soc2:${r.reference.toLowerCase()}` : expect.stringMatching(/^gdpr:art-/);
+      expect(c.tags).toEqual(c.references.map(tag));
       expect(c.remediationSteps.length).toBeGreaterThan(20);
       expect(isStackControl(c) ? "validateStack" in c : typeof (c as any).validateResource === "function").toBe(true);
     }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { Cluster } from "ioredis";
-import { Kafka, logLevel as kafkaLogLevel, type Admin, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel as kafkaLogLevel, type Admin, type ISocketFactory, type SASLOptions } from "kafkajs";
 import { MongoClient } from "mongodb";
 import type { Logger } from "./log";
 import type { Check } from "./readiness";
@@ -44,16 +46,34 @@ function required(env: Env, name: string): string {
   return v;
 }
 
-/** `host:port,host:port` → `[{host, port}]`; IPv6 literals in brackets (`[::1]:6379`) are accepted. */
-export function parseHostList(value: string, defaultPort: number): { host: string; port: number }[] {
+/** A malformed setting: reported as `misconfigured`, its message names the variable, never its value. */
+export class ConfigurationError extends Error {
+  readonly publicReason = "misconfigured";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+/**
+ * `host:port,host:port` → `[{host, port}]`; IPv6 literals in brackets (`[::1]:6379`) are accepted.
+ * A bad entry is named by its position only: these variables come from a Secret, and an entry
+ * pasted with its credentials (`user:password@host`) must not reach the logs.
+ */
+export function parseHostList(value: string, defaultPort: number, variable = "the host list"): { host: string; port: number }[] {
   return value
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((entry) => {
-      const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+)(?::(\d+))?$/.exec(entry);
-      if (!m) throw new Error(`not a host:port pair: ${JSON.stringify(entry)}`);
-      return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
+    .map((entry, i) => {
+      const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^([^:[\]]+)(?::(\d{1,5}))?$/.exec(entry);
+      const port = m?.[2] ? Number(m[2]) : defaultPort;
+      if (!m || (!entry.startsWith("[") && !HOSTNAME.test(m[1])) || port < 1 || port > 65535) {
+        throw new ConfigurationError(`entry ${i + 1} of ${variable} is not a host:port pair`);
+      }
+      return { host: m[1], port };
     });
 }
 
@@ -71,33 +91,39 @@ interface Options {
 /** Runs `probe` against a client built by `open`, keeping the client while it works. */
 function keptClient<C>(open: () => C, probe: (c: C) => Promise<void>, dispose: (c: C) => Promise<void>): Dependency {
   let client: C | undefined;
-  const close = async () => {
-    const c = client;
-    client = undefined;
-    if (c !== undefined) await dispose(c).catch(() => undefined);
+  const closeClient = async (c: C | undefined) => {
+    if (c === undefined) return;
+    if (client === c) client = undefined;
+    await dispose(c).catch(() => undefined);
   };
   return {
     check: async () => {
-      client ??= open();
+      const c = (client ??= open());
       try {
-        await probe(client);
+        await probe(c);
       } catch (err) {
-        await close();
+        // Only this client: a probe failing late must not close the one built after it.
+        await closeClient(c);
         throw err;
       }
     },
-    close,
+    close: () => closeClient(client),
   };
 }
+
+/**
+ * The drivers' own timeouts, a little below the check's bound: the driver gives up first, with
+ * its own error and its cause, and closes what it opened before the check is reported as failed.
+ */
+const driverTimeout = (timeoutMs: number) => Math.max(100, timeoutMs - 250);
 
 export function mongodb(env: Env, { timeoutMs }: Options): Dependency {
   return keptClient(
     () =>
       new MongoClient(required(env, "MONGODB_URI"), {
         appName: "diaspomoney-web",
-        // Below the check's own bound, so the driver's error (with its cause) is what gets reported.
-        serverSelectionTimeoutMS: Math.max(100, timeoutMs - 250),
-        connectTimeoutMS: Math.max(100, timeoutMs - 250),
+        serverSelectionTimeoutMS: driverTimeout(timeoutMs),
+        connectTimeoutMS: driverTimeout(timeoutMs),
         maxPoolSize: 20,
       }),
     async (c) => {
@@ -110,14 +136,14 @@ export function mongodb(env: Env, { timeoutMs }: Options): Dependency {
 export function redis(env: Env, { timeoutMs, log }: Options): Dependency {
   return keptClient(
     () => {
-      const nodes = parseHostList(required(env, "REDIS_NODES"), 6379);
+      const nodes = parseHostList(required(env, "REDIS_NODES"), 6379, "REDIS_NODES");
       const cluster = new Cluster(nodes, {
         lazyConnect: true,
         // Fail fast instead of queueing commands while disconnected: the check must answer now.
         enableOfflineQueue: false,
         clusterRetryStrategy: () => null,
-        slotsRefreshTimeout: timeoutMs,
-        redisOptions: { password: env.REDIS_PASSWORD || undefined, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, tls: redisTls(env) },
+        slotsRefreshTimeout: driverTimeout(timeoutMs),
+        redisOptions: { password: env.REDIS_PASSWORD || undefined, connectTimeout: driverTimeout(timeoutMs), commandTimeout: driverTimeout(timeoutMs), maxRetriesPerRequest: 0, tls: redisTls(env) },
       });
       // Without a listener, an 'error' event would crash the process.
       cluster.on("error", (err) => log.debug("redis client error", { err }));
@@ -147,7 +173,7 @@ function kafkaSasl(env: Env): SASLOptions | undefined {
   if (!username) return undefined;
   const mechanism = (env.KAFKA_SASL_MECHANISM || "scram-sha-512").toLowerCase();
   if (mechanism !== "scram-sha-512" && mechanism !== "scram-sha-256" && mechanism !== "plain") {
-    throw new Error(`unsupported KAFKA_SASL_MECHANISM ${JSON.stringify(env.KAFKA_SASL_MECHANISM)}`);
+    throw new ConfigurationError(`unsupported KAFKA_SASL_MECHANISM ${JSON.stringify(env.KAFKA_SASL_MECHANISM)}`);
   }
   return { mechanism, username, password: required(env, "KAFKA_PASSWORD") };
 }
@@ -180,28 +206,46 @@ export function redisTls(env: Env): { ca?: string; servername?: string } | undef
 }
 
 export function kafka(env: Env, { timeoutMs }: Options): Dependency {
-  return keptClient<{ admin: Admin; connected?: Promise<void> }>(
+  return keptClient<{ admin: Admin; sockets: Set<Socket>; connected?: Promise<void> }>(
     () => {
+      // kafkajs ends a socket it gives up on (FIN) and waits for the broker's answer: a broker that
+      // accepts and never answers would keep every such socket, one per failed check. The client's
+      // sockets are tracked so that closing the client destroys them all.
+      const sockets = new Set<Socket>();
+      const defaultFactory = (({ host, port, ssl, onConnect }) =>
+        ssl ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect) : netConnect({ host, port }, onConnect)) satisfies ISocketFactory;
+      const socketFactory: ISocketFactory = (args) => {
+        const socket = defaultFactory(args);
+        socket.setKeepAlive(true, 60_000);
+        sockets.add(socket);
+        socket.once("close", () => sockets.delete(socket));
+        return socket;
+      };
       const client = new Kafka({
         clientId: "diaspomoney-web",
-        brokers: parseHostList(required(env, "KAFKA_BROKERS"), 9093).map((b) => `${b.host}:${b.port}`),
+        brokers: parseHostList(required(env, "KAFKA_BROKERS"), 9093, "KAFKA_BROKERS").map((b) => `${b.host}:${b.port}`),
         ssl: kafkaTls(env),
         sasl: kafkaSasl(env),
-        connectionTimeout: timeoutMs,
-        authenticationTimeout: timeoutMs,
-        requestTimeout: timeoutMs,
+        socketFactory,
+        connectionTimeout: driverTimeout(timeoutMs),
+        authenticationTimeout: driverTimeout(timeoutMs),
+        requestTimeout: driverTimeout(timeoutMs),
         retry: { retries: 0 },
         // Its error logs repeat, line by line, the error the readiness check logs with its cause.
         logLevel: kafkaLogLevel.NOTHING,
       });
-      return { admin: client.admin({ retry: { retries: 0 } }) };
+      return { admin: client.admin({ retry: { retries: 0 } }), sockets };
     },
     async (c) => {
       c.connected ??= c.admin.connect();
       await c.connected;
       await c.admin.describeCluster();
     },
-    (c) => c.admin.disconnect(),
+    async (c) => {
+      // Not awaited: on a silent broker disconnect() waits for answers that never come.
+      void c.admin.disconnect().catch(() => undefined);
+      for (const socket of c.sockets) socket.destroy();
+    },
   );
 }
 

@@ -1,7 +1,13 @@
+import type { Logger } from "./log";
+
 /**
  * Readiness: every dependency check runs in parallel, each bounded by a timeout, and the result is
  * cached briefly so that probes from the kubelet, the load balancer and humans do not multiply the
  * load on the databases. Concurrent callers share the check in flight.
+ *
+ * Only the `required` dependencies decide readiness: those every request needs. A failure of any
+ * other makes the report `degraded` (still ready): the pods keep serving what does not need it
+ * (pages, health, other routes) instead of the whole site answering 503 at once.
  */
 export type Check = () => Promise<void>;
 
@@ -13,7 +19,10 @@ export interface CheckResult {
 }
 
 export interface ReadinessReport {
+  /** No required dependency failed. */
   ready: boolean;
+  /** Some dependency failed (required or not). */
+  degraded: boolean;
   checks: Record<string, CheckResult>;
   /** Names of the failed dependencies, in the order the checks were declared. */
   failed: string[];
@@ -26,8 +35,12 @@ export interface ReadinessOptions {
   /** How long a report is reused, in milliseconds. */
   cacheMs: number;
   now?: () => number;
+  /** Dependencies whose failure makes the pod unready. Default: every check (the server passes its own list). */
+  required?: readonly string[];
   /** Told about every failure with the full error, for the logs (the report only keeps a reason). */
   onFailure?: (name: string, err: unknown) => void;
+  /** Told about every fresh report (metrics, transition logs). */
+  onReport?: (report: ReadinessReport) => void;
 }
 
 export class CheckTimeoutError extends Error {
@@ -67,6 +80,8 @@ function withTimeout(check: Check, ms: number): Promise<void> {
 
 export function createReadiness(checks: Record<string, Check>, opts: ReadinessOptions): () => Promise<ReadinessReport> {
   const now = opts.now ?? Date.now;
+  const required = new Set(opts.required ?? Object.keys(checks));
+  for (const name of required) if (!(name in checks)) throw new Error(`unknown required dependency ${JSON.stringify(name)}`);
   let cached: ReadinessReport | undefined;
   let inFlight: Promise<ReadinessReport> | undefined;
 
@@ -84,7 +99,9 @@ export function createReadiness(checks: Record<string, Check>, opts: ReadinessOp
       }),
     );
     const failed = entries.filter(([, r]) => !r.ok).map(([n]) => n);
-    return { ready: failed.length === 0, checks: Object.fromEntries(entries), failed, checkedAt: now() };
+    const report = { ready: !failed.some((n) => required.has(n)), degraded: failed.length > 0, checks: Object.fromEntries(entries), failed, checkedAt: now() };
+    opts.onReport?.(report);
+    return report;
   };
 
   return () => {
@@ -98,5 +115,26 @@ export function createReadiness(checks: Record<string, Check>, opts: ReadinessOp
         inFlight = undefined;
       });
     return inFlight;
+  };
+}
+
+/**
+ * Logs a dependency's failure when it starts or its reason changes, and its recovery, rather than
+ * on every check: a ten-minute outage probed every five seconds is two lines, not 120.
+ */
+export function logTransitions(log: Logger): Pick<ReadinessOptions, "onFailure" | "onReport"> {
+  const failing = new Map<string, string>();
+  return {
+    onFailure(dependency, err) {
+      const reason = failureReason(err);
+      if (failing.get(dependency) === reason) return;
+      failing.set(dependency, reason);
+      log.warn("dependency check failed", { dependency, reason, err });
+    },
+    onReport(report) {
+      for (const [dependency, result] of Object.entries(report.checks)) {
+        if (result.ok && failing.delete(dependency)) log.info("dependency recovered", { dependency });
+      }
+    },
   };
 }

@@ -1,6 +1,9 @@
 import { dependencies, type Dependencies } from "./dependencies";
+import { isShuttingDown } from "./lifecycle";
 import { createLogger } from "./log";
-import { createReadiness, type ReadinessReport } from "./readiness";
+import { webMetrics } from "./metrics";
+import { createReadiness, logTransitions, type ReadinessReport } from "./readiness";
+import { readinessSettings, type ReadinessSettings } from "./settings";
 
 /**
  * The process's dependency clients and readiness function, created once from the environment and
@@ -9,28 +12,39 @@ import { createReadiness, type ReadinessReport } from "./readiness";
 interface Runtime {
   deps: Dependencies;
   readiness: () => Promise<ReadinessReport>;
+  settings: ReadinessSettings;
 }
 
 const KEY = Symbol.for("diaspomoney.web.runtime");
 
-function positiveInt(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
 function create(): Runtime {
   const log = createLogger("readiness");
-  // 1.5 s per check (run in parallel) keeps the answer under the probe's 3 s timeout.
-  const timeoutMs = positiveInt(process.env.READINESS_TIMEOUT_MS, 1500);
-  const deps = dependencies(process.env, { timeoutMs, log });
+  const settings = readinessSettings(process.env);
+  if (settings.clampedFrom !== undefined) {
+    log.warn("READINESS_TIMEOUT_MS lowered below the probe timeout", { requestedMs: settings.clampedFrom, timeoutMs: settings.timeoutMs, probeTimeoutMs: settings.probeTimeoutMs });
+  }
+  const deps = dependencies(process.env, { timeoutMs: settings.timeoutMs, log });
+  const metrics = webMetrics();
+  const transitions = logTransitions(log);
   const readiness = createReadiness(deps.checks, {
-    timeoutMs,
-    cacheMs: positiveInt(process.env.READINESS_CACHE_MS, 2000),
-    onFailure: (dependency, err) => log.warn("dependency check failed", { dependency, err }),
+    timeoutMs: settings.timeoutMs,
+    cacheMs: settings.cacheMs,
+    required: settings.required,
+    onFailure: transitions.onFailure,
+    onReport(report) {
+      transitions.onReport!(report);
+      for (const [dependency, result] of Object.entries(report.checks)) {
+        metrics.dependencyUp.set({ dependency }, result.ok ? 1 : 0);
+        metrics.dependencyCheckSeconds.set({ dependency }, result.durationMs / 1000);
+        if (!result.ok) metrics.dependencyFailures.inc({ dependency });
+      }
+      metrics.ready.set(report.ready && !isShuttingDown() ? 1 : 0);
+    },
   });
-  return { deps, readiness };
+  return { deps, readiness, settings };
 }
 
+/** Creates the runtime on first use; the server calls it at start-up so bad settings stop the process. */
 export function runtime(): Runtime {
   const g = globalThis as { [KEY]?: Runtime };
   return (g[KEY] ??= create());

@@ -1,7 +1,10 @@
-// Liveness: answers as long as the event loop turns. It never touches a dependency, so an outage of
-// MongoDB, Redis or Kafka cannot make Kubernetes restart every pod at once.
+import { liveness } from "../../../lib/health";
+
+// Served by `next dev` only: in production the custom server answers the probes before Next.js
+// (src/lib/request-gate.ts), so liveness never waits behind the framework's pipeline.
 export const dynamic = "force-dynamic";
 
 export function GET(): Response {
-  return Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } });
+  const { status, body } = liveness();
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
 }

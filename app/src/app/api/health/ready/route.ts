@@ -1,19 +1,9 @@
-import { isShuttingDown } from "../../../../lib/lifecycle";
-import { runtime } from "../../../../lib/runtime";
+import { readiness } from "../../../../lib/health";
 
-// Readiness: MongoDB, Redis and Kafka answer within the timeout. A 503 names what failed so the
-// on-call engineer sees it in `kubectl describe pod`; reasons are error codes, never host names.
+// Served by `next dev` only: in production the custom server answers the probes before Next.js.
 export const dynamic = "force-dynamic";
 
-const headers = { "cache-control": "no-store" };
-
 export async function GET(): Promise<Response> {
-  if (isShuttingDown()) {
-    return Response.json({ status: "shutting-down" }, { status: 503, headers });
-  }
-  const report = await runtime().readiness();
-  const checks = Object.fromEntries(Object.entries(report.checks).map(([name, r]) => [name, r.ok ? "ok" : r.reason]));
-  return report.ready
-    ? Response.json({ status: "ready", checks }, { headers })
-    : Response.json({ status: "unavailable", failed: report.failed, checks }, { status: 503, headers });
+  const { status, body } = await readiness();
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
 }

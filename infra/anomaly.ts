@@ -1,0 +1,136 @@
+import type { AnomalySignal } from "../components/anomaly";
+
+/**
+ * What DiaspoMoney watches for anomalies, as data: every recording rule, alert and dashboard panel
+ * of anomaly detection is generated from this table (components/anomaly.ts, components/dashboards.ts),
+ * for each API family of infra/api.ts where the signal has one. Seed: "Audit — Anomaly Detection".
+ *
+ * `zScore`: how many standard deviations of last week's prediction errors a change must exceed; 3 is
+ * the usual starting point. `minChange`: how large it must also be, relative to the prediction (0.5
+ * is ±50 %, 1 a doubling), so that organic growth does not fire. Floors and guards are in the
+ * signal's unit.
+ */
+export const anomalySignals = [
+  {
+    // A surge is abuse or a runaway client; a fall is an outage upstream of the app (DNS, CDN, a client release).
+    name: "http_requests",
+    alert: "ApiTrafficAnomaly",
+    title: "Request rate",
+    source: { kind: "appRequests" },
+    unit: "requests/second",
+    direction: "both",
+    zScore: 3,
+    minChange: 0.5,
+    stddevFloor: 0.1,
+    guard: { signal: "http_requests", min: 0.5 },
+    for: "15m",
+    severity: "warning",
+  },
+  {
+    name: "http_errors",
+    alert: "ApiErrorRatioAnomaly",
+    title: "Share of 5xx answers",
+    source: { kind: "appErrorRatio" },
+    unit: "ratio",
+    direction: "up",
+    zScore: 3,
+    minChange: 1,
+    // Half a percent: below it, the fixed error-rate and error-budget alerts speak first.
+    stddevFloor: 0.005,
+    guard: { signal: "http_requests", min: 0.5 },
+    for: "10m",
+    severity: "warning",
+  },
+  {
+    name: "http_latency",
+    alert: "ApiLatencyAnomaly",
+    title: "p95 response time",
+    source: { kind: "appLatencyP95" },
+    unit: "seconds",
+    direction: "up",
+    zScore: 3,
+    minChange: 0.5,
+    stddevFloor: 0.025,
+    guard: { signal: "http_requests", min: 0.5 },
+    for: "15m",
+    severity: "warning",
+  },
+  {
+    // Traefik's own answers: the per-client rate limit (429) and the request-size limit (413).
+    name: "edge_refusals",
+    alert: "EdgeRefusalAnomaly",
+    title: "Requests refused at the edge",
+    source: { kind: "edgeRefusals", codes: ["429", "413"] },
+    unit: "requests/second",
+    direction: "up",
+    zScore: 3,
+    minChange: 1,
+    stddevFloor: 0.05,
+    guard: { signal: "edge_refusals", min: 0.2 },
+    for: "10m",
+    severity: "warning",
+    team: "security",
+  },
+  {
+    name: "payments",
+    alert: "PaymentVolumeAnomaly",
+    title: "Payment attempts",
+    source: { kind: "counter", metric: "app_payment_attempts_total" },
+    unit: "events/second",
+    direction: "both",
+    zScore: 3,
+    minChange: 0.5,
+    stddevFloor: 0.02,
+    guard: { signal: "payments", min: 0.05 },
+    for: "20m",
+    severity: "warning",
+    team: "payments",
+  },
+  {
+    // Declines count too: card testing shows as a burst of declined small payments.
+    name: "payment_failures",
+    alert: "PaymentFailureAnomaly",
+    title: "Share of failed or declined payments",
+    source: { kind: "counterRatio", metric: "app_payment_attempts_total", failing: 'outcome!="succeeded"' },
+    unit: "ratio",
+    direction: "up",
+    zScore: 3,
+    minChange: 1,
+    stddevFloor: 0.01,
+    guard: { signal: "payments", min: 0.05 },
+    for: "10m",
+    severity: "warning",
+    team: "payments",
+  },
+  {
+    name: "login_attempts",
+    alert: "LoginVolumeAnomaly",
+    title: "Login attempts",
+    source: { kind: "counter", metric: "app_login_attempts_total" },
+    unit: "events/second",
+    direction: "up",
+    zScore: 3,
+    minChange: 1,
+    stddevFloor: 0.05,
+    guard: { signal: "login_attempts", min: 0.1 },
+    for: "10m",
+    severity: "warning",
+    team: "security",
+  },
+  {
+    // Credential stuffing: many failures from many addresses, each under the per-client rate limit.
+    name: "login_failures",
+    alert: "LoginFailureAnomaly",
+    title: "Failed logins",
+    source: { kind: "counter", metric: "app_login_attempts_total", matchers: 'outcome="failed"' },
+    unit: "events/second",
+    direction: "up",
+    zScore: 3,
+    minChange: 1,
+    stddevFloor: 0.02,
+    guard: { signal: "login_attempts", min: 0.1 },
+    for: "10m",
+    severity: "warning",
+    team: "security",
+  },
+] as const satisfies readonly AnomalySignal[];
