@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { kubernetesTargetSchema } from "../config/schema";
 
 /**
  * A cluster stack's two sources, validated like an environment's (infra/config/load.ts): the cluster
@@ -6,9 +7,6 @@ import { z } from "zod";
  */
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i, "an IPv4 or IPv6 CIDR such as 203.0.113.0/24");
 
 export const clusterSpecSchema = z.strictObject({
   /** The stack name: `cluster-nonprod`, `cluster-prod`. */
@@ -38,13 +36,7 @@ const nodeGroup = z.strictObject({
 });
 
 export const clusterConfigSchema = z.strictObject({
-  kubernetes: z.strictObject({
-    context: z.string().min(1),
-    clusterIdentifier: z.string().min(1),
-    awaitReadiness: z.boolean().default(true),
-    cni: z.enum(["calico", "cilium", "other"]),
-    apiServerCidrs: z.array(cidr).min(1).optional(),
-  }),
+  kubernetes: kubernetesTargetSchema,
   /**
    * Who runs the cluster's controllers (cert-manager, Traefik, the Prometheus operator, the data
    * operators, the Cluster Autoscaler). `managed`: this project installs them from their pinned

@@ -186,8 +186,8 @@ const imageRef = z
   );
 
 /** Keys under `diaspomoney-platform:` in `Pulumi.<stack>.yaml`. Unknown keys are rejected (typos). */
-export const deploymentConfigSchema = z.strictObject({
-  kubernetes: z.strictObject({
+/** The cluster a stack deploys to: the same keys for environment and cluster stacks. */
+export const kubernetesTargetSchema = z.strictObject({
     /** kubeconfig context of the target cluster. */
     context: z.string().min(1),
     /**
@@ -213,7 +213,10 @@ export const deploymentConfigSchema = z.strictObject({
      * (refused in production).
      */
     apiServerCidrs: z.array(cidr).min(1).optional(),
-  }),
+  });
+
+export const deploymentConfigSchema = z.strictObject({
+  kubernetes: kubernetesTargetSchema,
   /**
    * The cluster stack of the cluster this environment runs on (`cluster-nonprod`, or
    * `<organization>/diaspomoney-platform/cluster-nonprod` with Pulumi Cloud): it owns the CRDs,
