@@ -165,11 +165,16 @@ function num(n: number): string {
 }
 
 /**
- * The app's requests, without the probes and the metrics scrape themselves: they are not
- * user traffic and would flatter every ratio.
+ * The application's own routes: the `route` label is the route pattern the app serves a path with
+ * (`/`, `/api/transfers`, `/users/[id]`); `unmatched` (404s), `rejected` (malformed requests refused
+ * before Next.js), Next.js's internals and assets (`/_next…`, `/_global-error`) and the probes are not
+ * user traffic. An anonymous client can create none of these series: it cannot move the SLO.
  */
+export const USER_ROUTES = `route=~"/|/[^_].*",route!~"/api/health(/.*)?"`;
+
+/** The app's user requests (see `USER_ROUTES`). */
 function appRequests(ns: string, extra = ""): string {
-  return `http_request_duration_seconds_count{namespace="${ns}",route!~"/api/(health|monitoring).*"${extra}}`;
+  return `http_request_duration_seconds_count{namespace="${ns}",${USER_ROUTES}${extra}}`;
 }
 
 /** Prometheus rule groups for the whole environment, generated from `opts.thresholds`. */
@@ -256,7 +261,7 @@ export function alertRuleGroups(opts: RuleOptions): RuleGroup[] {
         "HighLatencyP95",
         "warning",
         "platform",
-        `histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket{namespace="${app}",route!~"/api/(health|monitoring).*"}[5m])))\n> ${num(t.latencyP95.value)}`,
+        `histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_seconds_bucket{namespace="${app}",${USER_ROUTES}}[5m])))\n> ${num(t.latencyP95.value)}`,
         "10m",
         `p95 response time above ${num(t.latencyP95.value * 1000)} ms`,
         "95 % of requests in {{ $labels.namespace }} completed within {{ $value | humanizeDuration }}, above the objective.",

@@ -205,6 +205,11 @@ export interface AppDeploymentArgs {
   resources: ContainerResources;
   /** Container port, named `http`; the Services expose it under the same number. Default 3000. */
   port?: number;
+  /**
+   * Port of the app's second listener, named `metrics` (`METRICS_PORT`): Prometheus's metrics, off the
+   * request path, reachable by `network.metricsFrom` only. Default 9464.
+   */
+  metricsPort?: number;
   /** Secret (same namespace) whose keys become environment variables: the database connections. */
   connectionSecretName: pulumi.Input<string>;
   /**
@@ -226,8 +231,10 @@ export interface AppDeploymentArgs {
   /** Target utilisation of the HorizontalPodAutoscaler, in % of requests. Defaults 70 (CPU), 80 (memory). */
   autoscaling?: { cpuUtilization?: number; memoryUtilization?: number };
   network: {
-    /** Pods of the same namespace allowed to connect to the app's port (the proxy, the scraper). */
+    /** Pods of the same namespace allowed to connect to the app's port (the proxy). */
     ingressFrom: Record<string, string>[];
+    /** Pods of the same namespace allowed to connect to the metrics port (the scraper), and only to it. */
+    metricsFrom?: Record<string, string>[];
     /** Namespace of the databases, and the TCP ports the app may reach there. */
     dataNamespace: pulumi.Input<string>;
     dataPorts: number[];
@@ -274,12 +281,16 @@ export class AppDeployment extends pulumi.ComponentResource {
   readonly services: Record<string, k8s.core.v1.Service> = {};
   readonly routeTargets: AppRouteTarget[];
   readonly fieldEncryptionSecret: k8s.core.v1.Secret;
+  /** What the pods are given, for outputs: the master key's reference, the data key ids, the active key of each purpose. */
+  readonly fieldEncryption: { keyRef: pulumi.Input<string> | undefined; keyIds: string[]; activeKeys: Record<string, string> };
   readonly networkPolicy: k8s.networking.v1.NetworkPolicy;
 
   constructor(name: string, args: AppDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:app:AppDeployment", name, {}, opts);
     const base = args.name ?? "web";
     const port = args.port ?? 3000;
+    const metricsPort = args.metricsPort ?? 9464;
+    if (metricsPort === port) throw new Error(`AppDeployment ${name}: metricsPort must differ from port (${port})`);
     const release = args.release ?? { strategy: "rolling" };
     const labels = args.labels;
     const ns = args.namespace;
@@ -291,6 +302,7 @@ export class AppDeployment extends pulumi.ComponentResource {
     // Wrapped data keys and the KMS reference only: no key material is generated or stored here.
     const fieldEncryption = fieldEncryptionSettings(base, args.fieldEncryption);
     const keyIds = fieldEncryption.keyIds;
+    this.fieldEncryption = { keyRef: fieldEncryption.keyRef, keyIds, activeKeys: fieldEncryption.activeKeys };
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
@@ -370,9 +382,13 @@ export class AppDeployment extends pulumi.ComponentResource {
                     name: base,
                     image: v.image,
                     imagePullPolicy: "IfNotPresent",
-                    ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
+                    ports: [
+                      { name: "http", containerPort: port, protocol: "TCP" },
+                      { name: "metrics", containerPort: metricsPort, protocol: "TCP" },
+                    ],
                     env: [
                       { name: "PORT", value: String(port) },
+                      { name: "METRICS_PORT", value: String(metricsPort) },
                       { name: "APP_RELEASE", value: v.image },
                       { name: "APP_TRACK", value: v.track },
                       ...Object.entries(args.env ?? {}).map(([k, value]) => ({ name: k, value })),
@@ -425,7 +441,7 @@ export class AppDeployment extends pulumi.ComponentResource {
       this.deployments[v.name] = deployment;
 
       // After its Deployment: a Service awaits endpoints, which exist only once the pods have started.
-      this.services[v.name] = this.service(name, v.name, selector, port, { ...meta(v.name, { [INSTANCE]: v.name }), annotations: awaitAnnotations("Service", awaitReadiness) }, deployment);
+      this.services[v.name] = this.service(name, v.name, selector, port, metricsPort, { ...meta(v.name, { [INSTANCE]: v.name }), annotations: awaitAnnotations("Service", awaitReadiness) }, deployment);
 
       new k8s.autoscaling.v2.HorizontalPodAutoscaler(
         `${name}-${v.name}-hpa`,
@@ -501,6 +517,9 @@ export class AppDeployment extends pulumi.ComponentResource {
               from: args.network.ingressFrom.map((podLabels) => ({ podSelector: { matchLabels: podLabels } })),
               ports: [{ protocol: "TCP", port }],
             },
+            ...(args.network.metricsFrom?.length
+              ? [{ from: args.network.metricsFrom.map((podLabels) => ({ podSelector: { matchLabels: podLabels } })), ports: [{ protocol: "TCP", port: metricsPort }] }]
+              : []),
           ],
           egress: [
             {
@@ -544,12 +563,16 @@ export class AppDeployment extends pulumi.ComponentResource {
     });
   }
 
-  private service(name: string, serviceName: string, selector: Record<string, string>, port: number, metadata: k8s.types.input.meta.v1.ObjectMeta, after: pulumi.Resource): k8s.core.v1.Service {
+  private service(name: string, serviceName: string, selector: Record<string, string>, port: number, metricsPort: number, metadata: k8s.types.input.meta.v1.ObjectMeta, after: pulumi.Resource): k8s.core.v1.Service {
     return new k8s.core.v1.Service(
       `${name}-${serviceName}-svc`,
       {
         metadata,
-        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port, targetPort: "http", protocol: "TCP" }] },
+        spec: { type: "ClusterIP", selector, ports: [
+            { name: "http", port, targetPort: "http", protocol: "TCP" },
+            { name: "metrics", port: metricsPort, targetPort: "metrics", protocol: "TCP" },
+          ],
+        },
       },
       { parent: this, dependsOn: [after] },
     );

@@ -6,7 +6,7 @@ import * as stat from "@grafana/grafana-foundation-sdk/stat";
 import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { SloThresholds } from "./alerts";
+import { USER_ROUTES, type SloThresholds } from "./alerts";
 import { anomalySeries, isPerFamily, type AnomalySignal } from "./anomaly";
 import type { ApiFamily } from "./api-families";
 
@@ -73,7 +73,7 @@ function timeseriesPanel(title: string, unit: string, targets: prometheus.Dataqu
 export function sloDashboard(o: DashboardOptions): dashboard.Dashboard {
   const t = o.thresholds;
   const ns = `namespace="${o.appNamespace}"`;
-  const user = `${ns},route!~"/api/(health|monitoring).*"`;
+  const user = `${ns},${USER_ROUTES}`;
   const days = t.availability.windowDays;
   const budget = 1 - t.availability.value;
   const quantile = (q: number) =>

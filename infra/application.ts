@@ -3,7 +3,7 @@ import { AppDeployment } from "../components/app";
 import type { EnvironmentContext } from "./context";
 import { CONNECTION_SECRET, type DataLayer } from "./data";
 import { selectorLabels } from "./naming";
-import { SENTRY_SECRET, type Observability } from "./observability";
+import { APP_METRICS, SENTRY_SECRET, type Observability } from "./observability";
 
 /** A weighted target of the app route (one for rolling, stable + canary, or the active colour). */
 export interface RouteTarget {
@@ -17,8 +17,10 @@ export interface Application {
   outputs: Record<string, unknown>;
 }
 
-/** Pods allowed to open connections to the app: the edge proxy and the metrics scraper. */
-export const APP_INGRESS_FROM = [{ "app.kubernetes.io/name": "traefik" }, { "app.kubernetes.io/name": "prometheus" }];
+/** Pods allowed to open connections to the app's port: the edge proxy only. */
+export const APP_INGRESS_FROM = [{ "app.kubernetes.io/name": "traefik" }];
+/** Pods allowed to open connections to the app's metrics port: the scraper only. */
+export const APP_METRICS_FROM = [{ "app.kubernetes.io/name": "prometheus" }];
 
 /** The web workload of the environment, sized by the stack file, released as the config says. */
 export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLayer; observability: Observability }): Application {
@@ -30,6 +32,7 @@ export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLaye
       labels: ctx.labels("web", "app"),
       selectorLabels: selectorLabels(spec.name, "web"),
       name: "web",
+      metricsPort: APP_METRICS.containerPort,
       image: config.app.image,
       release: config.app.release,
       replicas: spec.app.replicas,
@@ -39,10 +42,11 @@ export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLaye
       trust: { secretName: deps.data.trust.secretName, key: deps.data.trust.caKey, mountPath: deps.data.trust.mountPath },
       sentry: { secretName: deps.observability.sentrySecretName, key: "SENTRY_DSN" },
       env: { APP_ENVIRONMENT: spec.name, LOG_LEVEL: "info" },
-      // Losing a key loses every value encrypted with it: protected like the databases.
-      fieldEncryption: { keyIds: config.app.fieldEncryptionKeys, keyOptions: ctx.stateful },
+      // Wrapped data keys and the KMS reference only: the master key never leaves the KMS.
+      fieldEncryption: config.app.fieldEncryption,
       network: {
         ingressFrom: APP_INGRESS_FROM,
+        metricsFrom: APP_METRICS_FROM,
         dataNamespace: ctx.names.infra,
         dataPorts: [deps.data.ports.mongodb, deps.data.ports.redis, deps.data.ports.kafka],
       },
@@ -62,7 +66,8 @@ export function buildApplication(ctx: EnvironmentContext, deps: { data: DataLaye
       images: Object.fromEntries(app.variants.map((v) => [v.name, v.image])),
       replicas: Object.fromEntries(app.variants.map((v) => [v.name, { min: v.minReplicas, max: v.maxReplicas }])),
       routeTargets: app.routeTargets,
-      fieldEncryptionKeyIds: config.app.fieldEncryptionKeys,
+      // For auditors: which master key wraps the data keys, and which data key encrypts each purpose.
+      fieldEncryption: { kms: config.app.fieldEncryption.kms.provider, masterKey: app.fieldEncryption.keyRef, keyIds: app.fieldEncryption.keyIds, activeKeys: app.fieldEncryption.activeKeys },
     },
   };
 }

@@ -43,7 +43,8 @@ export const ALERTMANAGER_CONFIG = "diaspomoney-alerting";
 export const ALERT_RECEIVERS_SECRET = "alertmanager-receivers";
 /** Port of cert-manager's controller metrics (`tcp-prometheus-servicemonitor` on its Service). */
 const CERT_MANAGER_METRICS_PORT = 9402;
-const APP_METRICS = { podLabels: { "app.kubernetes.io/name": "web" }, containerPort: 3000, servicePort: "http", path: "/api/monitoring/metrics" } as const;
+/** The app's metrics: a second listener (METRICS_PORT), off the request path, that only Prometheus reaches. */
+export const APP_METRICS = { podLabels: { "app.kubernetes.io/name": "web" }, containerPort: 9464, servicePort: "metrics", path: "/metrics" } as const;
 
 /** Helm release of the monitoring stack: its ClusterRoles carry it, so it differs per environment. */
 export function monitoringRelease(env: string): string {

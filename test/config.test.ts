@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadEnvironment, type RawStackConfig } from "../infra/config/load";
+import { FIELD_ENCRYPTION_PURPOSES } from "../infra/config/schema";
 import { readStackConfigFile } from "../infra/plan/run";
 import { environments, environmentFor, UnknownStackError } from "../stacks";
-import { planStack } from "./harness";
+import { configObject, planStack } from "./harness";
 
 /** The checked-in config of a stack, as the program receives it (short keys). */
 function rawConfig(stack: string, change: Record<string, unknown> = {}, plain: string[] = []): RawStackConfig {
@@ -127,7 +128,7 @@ describe("configuration validation", () => {
   });
 
   it("requires a digest-pinned image in prod only", () => {
-    const tagged = { image: "ghcr.io/diaspomoney/diaspomoney-web:1.0.0", release: { strategy: "rolling" } };
+    const tagged = { ...configObject("prod", "app"), image: "ghcr.io/diaspomoney/diaspomoney-web:1.0.0", release: { strategy: "rolling" } };
     const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: tagged })));
     expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:app.image", expected: expect.stringMatching(/pinned by digest/) })]);
     expect(loadEnvironment("rct", environments.rct, rawConfig("rct", { app: tagged })).config.app.image).toBe(tagged.image);
@@ -135,11 +136,11 @@ describe("configuration validation", () => {
 
   it("requires the canary and blue/green images pinned by digest in prod too", () => {
     const pinned = `ghcr.io/diaspomoney/web:1.0.0@sha256:${"c".repeat(64)}`;
-    const canary = { image: pinned, release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 5 } };
+    const canary = { ...configObject("prod", "app"), image: pinned, release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 5 } };
     expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: canary }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryImage", expected: expect.stringMatching(/pinned by digest/) }),
     ]);
-    const blueGreen = { image: pinned, release: { strategy: "blueGreen", blueImage: pinned, greenImage: "ghcr.io/diaspomoney/web:2.0.0", active: "blue" } };
+    const blueGreen = { ...configObject("prod", "app"), image: pinned, release: { strategy: "blueGreen", blueImage: pinned, greenImage: "ghcr.io/diaspomoney/web:2.0.0", active: "blue" } };
     expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: blueGreen }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.greenImage" }),
     ]);
@@ -148,25 +149,40 @@ describe("configuration validation", () => {
   });
 
   it("bounds the canary weight to a percentage", () => {
-    const app = { image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 150 } };
+    const app = { ...configObject("dev", "app"), image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 150 } };
     expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryWeight", value: "150" }),
     ]);
   });
 
-  it("defaults the field-encryption keys to k1 and rejects repeated or malformed key ids", () => {
-    const image = "ghcr.io/diaspomoney/web:1.0.0";
-    expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image } })).config.app.fieldEncryptionKeys).toEqual(["k1"]);
-    expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["k1", "k2"] } })).config.app.fieldEncryptionKeys).toEqual(["k1", "k2"]);
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["k1", "k1"] } }))).problems).toEqual([
-      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys", expected: "each key id once" }),
+  it("takes wrapped data keys for every purpose the app encrypts, and refuses raw, repeated or missing ones", () => {
+    const app = JSON.parse(rawConfig("dev").values.app);
+    const withKeys = (dataKeys: unknown[], kms: unknown = app.fieldEncryption.kms) => rawConfig("dev", { app: { ...app, fieldEncryption: { kms, dataKeys } } });
+    const [banking, contact, identity] = app.fieldEncryption.dataKeys;
+    expect(loadEnvironment("dev", environments.dev, rawConfig("dev")).config.app.fieldEncryption.dataKeys.map((k) => k.purpose)).toEqual(["banking", "contact", "identity"]);
+    // The KMS defaults to Vault Transit in the cluster.
+    expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { ...app, fieldEncryption: { dataKeys: app.fieldEncryption.dataKeys } } })).config.app.fieldEncryption.kms).toEqual({ provider: "vault-transit" });
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity, banking]))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[3].id", expected: "each key id once (banking-1 appears twice)" }),
     ]);
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: ["key 1"] } }))).problems).toEqual([
-      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys[0]", value: '"key 1"' }),
+    // A raw 256-bit key is not a wrapped key, and a missing purpose would stop every pod at start-up.
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([{ ...banking, wrapped: "q".repeat(43) + "=" }, contact]))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[0].wrapped", expected: "a wrapped key: a Vault Transit ciphertext (vault:v<n>:<base64>)" }),
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys", expected: "a data key for each purpose the app encrypts (missing: identity)" }),
     ]);
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image, fieldEncryptionKeys: [] } }))).problems).toEqual([
-      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryptionKeys" }),
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity], { provider: "aws-kms", keyArn: "arn:aws:kms:eu-west-3:123456789012:alias/x", region: "eu-west-3" }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[0].wrapped", expected: "a wrapped key: the base64 ciphertext blob of AWS KMS" }),
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[1].wrapped" }),
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[2].wrapped" }),
     ]);
+    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image: app.image } }))).problems).toEqual([
+      expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption", value: "(not set)" }),
+    ]);
+  });
+
+  it("knows the purposes the app encrypts", async () => {
+    const { PURPOSES } = await import("../app/src/lib/field-encryption/fields");
+    expect([...FIELD_ENCRYPTION_PURPOSES]).toEqual(PURPOSES);
   });
 
   it("rejects an Atlas access list open to the whole internet", () => {
@@ -202,7 +218,7 @@ describe("configuration validation", () => {
 
 describe("a bad configuration registers nothing", () => {
   it("fails the program before any resource but the stack root", async () => {
-    const monitorCheck = planStack("prod", { config: { app: { image: "ghcr.io/diaspomoney/diaspomoney-web:latest" }, kubernetes: undefined } });
+    const monitorCheck = planStack("prod", { config: { app: { ...configObject("prod", "app"), image: "ghcr.io/diaspomoney/diaspomoney-web:latest" }, kubernetes: undefined } });
     await expect(monitorCheck).rejects.toThrow(ConfigError);
     await expect(monitorCheck).rejects.toThrow(/diaspomoney-platform:kubernetes = \(not set\)/);
   });

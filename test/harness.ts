@@ -35,6 +35,13 @@ export function stackConfig(stack: string, opts: PlanOptions = {}): StackConfig 
   return { values, secretKeys: [...secretKeys] };
 }
 
+/** The structured value of `key` (short name) in `Pulumi.<stack>.yaml`, to change a part of it in a test. */
+export function configObject(stack: string, key: string): Record<string, any> {
+  const raw = readStackConfigFile(stack).values[`${PROJECT}:${key}`];
+  if (raw === undefined) throw new Error(`Pulumi.${stack}.yaml has no ${PROJECT}:${key}`);
+  return JSON.parse(raw);
+}
+
 /** Plans `stack` with its checked-in config (optionally changed) and the real program. */
 export function planStack(stack: string, opts: PlanOptions = {}): Promise<Plan> {
   return planOffline(stack, stackConfig(stack, opts), prepare);

@@ -43,6 +43,69 @@ const namespaceBudget = z.strictObject({
   containerDefaults: resources,
 });
 
+/**
+ * The data key purposes the app encrypts with (`app/src/lib/field-encryption/fields.ts`): the app
+ * refuses to start unless each has a data key, so a missing one is refused here, before any rollout.
+ */
+export const FIELD_ENCRYPTION_PURPOSES = ["banking", "contact", "identity"] as const;
+
+const vaultCiphertext = /^vault:v\d+:[A-Za-z0-9+/]+={0,2}$/;
+const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The KMS holding the master key of the field encryption (see `FieldEncryptionKms` in components/app.ts). */
+const fieldEncryptionKms = z.discriminatedUnion("provider", [
+  z.strictObject({
+    provider: z.literal("vault-transit"),
+    address: z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, "an https:// address of Vault such as https://vault.vault.svc:8200").optional(),
+    key: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a Transit key name such as web-fields").optional(),
+    mount: z.string().regex(/^[a-z0-9][a-z0-9_/-]{0,63}$/, "a Vault mount path such as transit").optional(),
+    role: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a Vault Kubernetes auth role").optional(),
+    authMount: z.string().regex(/^[a-z0-9][a-z0-9_/-]{0,63}$/, "a Vault auth mount path such as kubernetes").optional(),
+    namespace: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    provider: z.literal("aws-kms"),
+    keyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[0-9a-f-]{36}|alias\/[A-Za-z0-9/_-]+)$/, "the ARN of a KMS key or alias"),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-3"),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, "the ARN of the IAM role the pods assume (IRSA)").optional(),
+    endpoint: z.string().regex(/^https:\/\/\S+$/, "an https:// KMS endpoint").optional(),
+  }),
+]);
+
+/**
+ * Field-level encryption, an envelope scheme: the KMS holding the master key and the data keys it
+ * wrapped (`npm run -w app keys -- generate`). Only wrapped keys are configured: no raw data key
+ * ever reaches the config, the state or a pod's environment.
+ */
+export const fieldEncryptionSchema = z
+  .strictObject({
+    kms: fieldEncryptionKms.default({ provider: "vault-transit" }),
+    /** Oldest first within a purpose: the last key of each purpose encrypts new values. */
+    dataKeys: z
+      .array(
+        z.strictObject({
+          id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a key id of letters, digits, _ or - (at most 32), such as banking-2"),
+          purpose: z.enum(FIELD_ENCRYPTION_PURPOSES),
+          wrapped: z.string().min(1),
+        }),
+      )
+      .min(1),
+  })
+  .superRefine((fe, ctx) => {
+    const seen = new Set<string>();
+    fe.dataKeys.forEach((k, i) => {
+      if (seen.has(k.id)) ctx.addIssue({ code: "custom", path: ["dataKeys", i, "id"], message: `each key id once (${k.id} appears twice)` });
+      seen.add(k.id);
+      const ok = fe.kms.provider === "vault-transit" ? vaultCiphertext.test(k.wrapped) : base64.test(k.wrapped);
+      if (!ok) {
+        const form = fe.kms.provider === "vault-transit" ? "a Vault Transit ciphertext (vault:v<n>:<base64>)" : "the base64 ciphertext blob of AWS KMS";
+        ctx.addIssue({ code: "custom", path: ["dataKeys", i, "wrapped"], message: `a wrapped key: ${form}` });
+      }
+    });
+    const missing = FIELD_ENCRYPTION_PURPOSES.filter((p) => !fe.dataKeys.some((k) => k.purpose === p));
+    if (missing.length) ctx.addIssue({ code: "custom", path: ["dataKeys"], message: `a data key for each purpose the app encrypts (missing: ${missing.join(", ")})` });
+  });
+
 export const kafkaTopicSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/, "a lower-case Kafka topic name"),
   partitions: positiveInt,
@@ -286,15 +349,7 @@ export const deploymentConfigSchema = z.strictObject({
         }),
       ])
       .default({ strategy: "rolling" }),
-    /**
-     * Field-level encryption key ids, oldest first; the last one encrypts new values. Appending an
-     * id generates a new 256-bit key (rotation); remove an id only once no stored value uses it.
-     */
-    fieldEncryptionKeys: z
-      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a key id of letters, digits, _ or - (at most 32), such as k2"))
-      .min(1)
-      .refine((ids) => new Set(ids).size === ids.length, "each key id once")
-      .default(["k1"]),
+    fieldEncryption: fieldEncryptionSchema,
   }),
   alerting: z.strictObject({
     emailTo: email,

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { environments } from "../../stacks";
-import { cachedPlan, inputs, k8sObject, ofType, planStack, STACKS, type Plan } from "../harness";
+import { cachedPlan, configObject, inputs, k8sObject, ofType, planStack, STACKS, type Plan } from "../harness";
 
 const ns = (stack: string) => `diaspomoney-${stack}`;
 const deployment = (plan: Plan, stack: string, name = "web") => inputs(k8sObject(plan, "Deployment", name, ns(stack)));
 const podSpec = (plan: Plan, stack: string, name = "web") => deployment(plan, stack, name).spec.template.spec;
 const container = (plan: Plan, stack: string, name = "web") => podSpec(plan, stack, name).containers[0];
+const usesVault = (stack: string) => configObject(stack, "app").fieldEncryption.kms.provider === "vault-transit";
 const appObjects = (plan: Plan) => plan.resources.filter((r) => r.parent?.includes("diaspomoney:app:AppDeployment"));
 
 /** Env variables a pod may carry as literal values: none of them is a secret. */
-const PLAIN_ENV = new Set(["PORT", "APP_RELEASE", "APP_TRACK", "APP_ENVIRONMENT", "LOG_LEVEL"]);
+const PLAIN_ENV = new Set(["PORT", "METRICS_PORT", "APP_RELEASE", "APP_TRACK", "APP_ENVIRONMENT", "LOG_LEVEL"]);
 
 describe.each(STACKS)("the app in %s", (stack) => {
   const spec = environments[stack].app;
@@ -66,24 +67,33 @@ describe.each(STACKS)("the app in %s", (stack) => {
       seccompProfile: { type: "RuntimeDefault" },
     });
     expect(c.securityContext.capabilities.add).toBeUndefined();
-    // What Next.js writes at run time goes to scratch space, nowhere else; the CA is read-only.
+    // What Next.js writes at run time goes to scratch space, nowhere else; the CA is read-only, and
+    // with Vault Transit so is the short-lived token of audience vault (never an API-server token).
+    const vault = usesVault(stack);
     expect(c.volumeMounts).toEqual([
       { name: "tmp", mountPath: "/tmp" },
       { name: "next-cache", mountPath: "/app/.next/cache" },
       { name: "data-tls", mountPath: "/etc/diaspomoney/data-tls", readOnly: true },
+      ...(vault ? [{ name: "vault-token", mountPath: "/var/run/secrets/vault", readOnly: true }] : []),
     ]);
     expect(pod.volumes.map((v: any) => [v.name, Object.keys(v).filter((k) => k !== "name")])).toEqual([
       ["tmp", ["emptyDir"]],
       ["next-cache", ["emptyDir"]],
       ["data-tls", ["secret"]],
+      ...(vault ? [["vault-token", ["projected"]]] : []),
     ]);
+    if (vault) expect(pod.volumes[3].projected.sources).toEqual([{ serviceAccountToken: { audience: "vault", expirationSeconds: 600, path: "token" } }]);
     expect(c.resources).toEqual(spec.resources);
   });
 
   it("probes startup and liveness on /api/health, readiness on /api/health/ready", async () => {
     const plan = await cachedPlan(stack);
     const c = container(plan, stack);
-    expect(c.ports).toEqual([{ name: "http", containerPort: 3000, protocol: "TCP" }]);
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 3000, protocol: "TCP" },
+      { name: "metrics", containerPort: 9464, protocol: "TCP" },
+    ]);
+    expect(c.env).toContainEqual({ name: "METRICS_PORT", value: "9464" });
     expect(c.startupProbe.httpGet).toEqual({ path: "/api/health", port: "http", scheme: "HTTP" });
     expect(c.livenessProbe.httpGet).toEqual({ path: "/api/health", port: "http", scheme: "HTTP" });
     expect(c.readinessProbe.httpGet).toEqual({ path: "/api/health/ready", port: "http", scheme: "HTTP" });
@@ -107,7 +117,8 @@ describe.each(STACKS)("the app in %s", (stack) => {
       else expect(e.valueFrom.secretKeyRef ?? e.valueFrom.fieldRef, e.name).toBeDefined();
     }
     expect(c.env.find((e: any) => e.name === "APP_ENVIRONMENT").value).toBe(stack);
-    expect(JSON.stringify(appObjects(plan))).not.toMatch(/offline-placeholder|mongodb:\/\/|password/i);
+    // In what the app's objects are given (their dependencies' URNs name password resources, harmlessly).
+    expect(JSON.stringify(appObjects(plan).map(inputs))).not.toMatch(/offline-placeholder|mongodb:\/\/|password/i);
   });
 
   it("mounts only the internal CA certificate, read-only, where the connection Secret's file settings point", async () => {
@@ -120,27 +131,34 @@ describe.each(STACKS)("the app in %s", (stack) => {
     expect(Object.keys(secret.stringData)).toEqual(expect.arrayContaining(["KAFKA_CA_FILE", "REDIS_CA_FILE", "MONGODB_URI"]));
   });
 
-  it("generates the field-encryption key with @pulumi/random, protected where state is", async () => {
+  it("gives the pods the wrapped data keys as a Secret and the KMS by reference: the master key never leaves the KMS", async () => {
     const plan = await cachedPlan(stack);
-    const [key] = ofType(plan, "random:index/randomBytes:RandomBytes").filter((r) => r.name === "app-field-key-k1");
-    expect(inputs(key).length).toBe(32);
-    expect([key.protect, key.retainOnDelete]).toEqual(stack === "prod" ? [true, true] : [false, false]);
+    const fe = configObject(stack, "app").fieldEncryption;
     const secret = inputs(k8sObject(plan, "Secret", "web-field-encryption", ns(stack)));
-    expect(secret.stringData.FIELD_ENCRYPTION_KEYS).toBe("[secret]");
+    // Every value is masked (the data keys are a secret, so is the whole Secret); no raw-key variable.
+    expect(Object.values(secret.stringData).every((v) => v === "[secret]")).toBe(true);
+    const kmsSettings = fe.kms.provider === "aws-kms" ? ["AWS_REGION"] : ["VAULT_ADDR", "FIELD_ENCRYPTION_VAULT_MOUNT", "VAULT_K8S_ROLE", "VAULT_K8S_AUTH_MOUNT", "VAULT_K8S_TOKEN_FILE"];
+    expect(Object.keys(secret.stringData).sort()).toEqual(["FIELD_ENCRYPTION_DATA_KEYS", "FIELD_ENCRYPTION_KMS", "FIELD_ENCRYPTION_KMS_KEY", ...kmsSettings].sort());
+    expect(Object.keys(secret.stringData)).not.toContain("FIELD_ENCRYPTION_KEYS");
+    const sa = inputs(k8sObject(plan, "ServiceAccount", "web", ns(stack)));
+    expect(sa.automountServiceAccountToken).toBe(false);
+    // AWS KMS through IRSA: the role is on the ServiceAccount, no credential anywhere.
+    if (fe.kms.provider === "aws-kms") expect(sa.metadata.annotations).toEqual({ "eks.amazonaws.com/role-arn": fe.kms.roleArn });
+    else expect(sa.metadata.annotations).toBeUndefined();
   });
 
-  it("accepts traffic only from Traefik and Prometheus, and reaches only the data ports and public HTTPS", async () => {
+  it("accepts traffic from Traefik on http and from Prometheus on metrics only, and reaches only the data ports, public HTTPS and the KMS", async () => {
     const plan = await cachedPlan(stack);
     const policy = inputs(k8sObject(plan, "NetworkPolicy", "web", ns(stack))).spec;
     expect(policy.podSelector.matchLabels).toMatchObject({ "app.kubernetes.io/name": "web" });
     expect(policy.policyTypes).toEqual(["Ingress", "Egress"]);
     expect(policy.ingress).toEqual([
-      {
-        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } } }, { podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
-        ports: [{ protocol: "TCP", port: 3000 }],
-      },
+      { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } } }], ports: [{ protocol: "TCP", port: 3000 }] },
+      { from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }], ports: [{ protocol: "TCP", port: 9464 }] },
     ]);
-    expect(policy.egress).toHaveLength(2);
+    // Vault in the cluster (namespace vault) is a third destination; AWS KMS is public HTTPS.
+    expect(policy.egress).toHaveLength(usesVault(stack) ? 3 : 2);
+    if (usesVault(stack)) expect(policy.egress[2]).toEqual({ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "vault" } } }], ports: [{ protocol: "TCP", port: 8200 }] });
     expect(policy.egress[0]).toEqual({
       to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": `${ns(stack)}-infra` } } }],
       ports: [27017, 6379, 9093].map((port) => ({ protocol: "TCP", port })),
@@ -149,11 +167,14 @@ describe.each(STACKS)("the app in %s", (stack) => {
     expect(policy.egress[1].to[0].ipBlock).toEqual({ cidr: "0.0.0.0/0", except: expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]) });
   });
 
-  it("exposes Service web on port http/3000 and routes all traffic to it", async () => {
+  it("exposes Service web on port http/3000 (and metrics/9464 for the scraper) and routes all traffic to http", async () => {
     const plan = await cachedPlan(stack);
     const svc = inputs(k8sObject(plan, "Service", "web", ns(stack)));
     expect(svc.metadata.labels["app.kubernetes.io/name"]).toBe("web");
-    expect(svc.spec.ports).toEqual([{ name: "http", port: 3000, targetPort: "http", protocol: "TCP" }]);
+    expect(svc.spec.ports).toEqual([
+      { name: "http", port: 3000, targetPort: "http", protocol: "TCP" },
+      { name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" },
+    ]);
     expect(svc.spec.selector).toEqual(deployment(plan, stack).spec.selector.matchLabels);
     expect((plan.outputs as any).app.routeTargets).toEqual([{ service: "web", port: 3000, weight: 100 }]);
   });
@@ -164,7 +185,7 @@ describe("release strategies", () => {
   const next = "ghcr.io/diaspomoney/web:1.5.0@sha256:" + "b".repeat(64);
 
   it("canary: a second Deployment and Service with the canary image, weighted on the route", async () => {
-    const plan = await planStack("prod", { config: { app: { image, release: { strategy: "canary", canaryImage: next, canaryWeight: 10 } } } });
+    const plan = await planStack("prod", { config: { app: { ...configObject("prod", "app"), image, release: { strategy: "canary", canaryImage: next, canaryWeight: 10 } } } });
     expect(container(plan, "prod").image).toBe(image);
     expect(container(plan, "prod", "web-canary").image).toBe(next);
     expect(container(plan, "prod", "web-canary").env.find((e: any) => e.name === "APP_TRACK").value).toBe("canary");
@@ -180,7 +201,7 @@ describe("release strategies", () => {
   });
 
   it("blue/green: two full colours, the route on the active one, switching changes only the route", async () => {
-    const release = (active: string) => ({ app: { image, release: { strategy: "blueGreen", blueImage: image, greenImage: next, active } } });
+    const release = (active: string) => ({ app: { ...configObject("rct", "app"), image, release: { strategy: "blueGreen", blueImage: image, greenImage: next, active } } });
     const blue = await planStack("rct", { config: release("blue") });
     const green = await planStack("rct", { config: release("green") });
     const deployments = (p: Plan) => ofType(p, "kubernetes:apps/v1:Deployment").filter((r) => r.parent?.includes("AppDeployment"));
@@ -201,10 +222,28 @@ describe("release strategies", () => {
     expect(deployments(green).map(inputs)).toEqual(deployments(blue).map(inputs));
   });
 
-  it("rotation: appending a key id adds a key and makes it active, keeping the old one", async () => {
-    const plan = await planStack("dev", { config: { app: { image, fieldEncryptionKeys: ["k1", "k2"] } } });
-    expect(ofType(plan, "random:index/randomBytes:RandomBytes").map((r) => r.name).filter((n) => n.startsWith("app-field-key"))).toEqual(["app-field-key-k1", "app-field-key-k2"]);
+  it("rotation: appending a wrapped data key makes it the purpose's active key, keeping the old one for reading", async () => {
+    const app = configObject("dev", "app");
+    const rotated = { id: "banking-2", purpose: "banking", wrapped: "vault:v2:" + "Q".repeat(64) };
+    const plan = await planStack("dev", { config: { app: { ...app, fieldEncryption: { ...app.fieldEncryption, dataKeys: [...app.fieldEncryption.dataKeys, rotated] } } } });
+    const fe = (plan.outputs as any).app.fieldEncryption;
+    expect(fe.keyIds).toEqual(["banking-1", "contact-1", "identity-1", "banking-2"]);
+    expect(fe.activeKeys).toEqual({ banking: "banking-2", contact: "contact-1", identity: "identity-1" });
+    // The Secret stays masked in the plan, and the pods roll when it changes.
+    expect(inputs(k8sObject(plan, "Secret", "web-field-encryption", ns("dev"))).stringData.FIELD_ENCRYPTION_DATA_KEYS).toBe("[secret]");
+    const before = deployment(await cachedPlan("dev"), "dev").spec.template.metadata.annotations["checksum/web-field-encryption"];
+    expect(deployment(plan, "dev").spec.template.metadata.annotations["checksum/web-field-encryption"]).not.toBe(before);
     expect(podSpec(plan, "dev").containers[0].envFrom[1]).toEqual({ secretRef: { name: "web-field-encryption" } });
-    expect(deployment(plan, "dev").spec.template.metadata.annotations["field-encryption-keys"]).toBe("k1,k2");
+  });
+
+  it("no random key is generated and no raw key reaches the state: the master key stays in the KMS", async () => {
+    for (const stack of STACKS) {
+      const plan = await cachedPlan(stack);
+      expect(ofType(plan, "random:index/randomBytes:RandomBytes").filter((r) => r.name.includes("field"))).toEqual([]);
+      const fe = (plan.outputs as any).app.fieldEncryption;
+      expect(fe.kms).toBe(configObject(stack, "app").fieldEncryption.kms.provider);
+      expect(Object.keys(fe.activeKeys).sort()).toEqual(["banking", "contact", "identity"]);
+    }
+    expect((await cachedPlan("prod") as any).outputs.app.fieldEncryption.masterKey).toMatch(/^arn:aws:kms:eu-west-3:/);
   });
 });

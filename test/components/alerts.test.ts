@@ -14,6 +14,7 @@ import {
   receivers,
   receiversFor,
   HEARTBEAT_INTERVAL,
+  USER_ROUTES,
   type AlertingRule,
   type RecordingRule,
   type RuleOptions,
@@ -180,10 +181,16 @@ describe("availability as multi-window multi-burn-rate alerts", () => {
     expect(recordings.find((r) => r.record === "slo:sli_error:ratio_rate30d")!.expr).toContain("[30d]");
   });
 
-  it("leave probes and the metrics scrape out of the service level", () => {
-    for (const r of recordings.filter((x) => x.expr.includes("http_request_duration_seconds"))) {
-      expect(r.expr).toContain('route!~"/api/(health|monitoring).*"');
-    }
+  it("count the application's own routes only: no probe, 404, refused request or framework internal", () => {
+    const slo = recordings.filter((x) => x.expr.includes("http_request_duration_seconds"));
+    expect(slo.length).toBeGreaterThan(0);
+    for (const r of slo) expect(r.expr).toContain(USER_ROUTES);
+    // What the selector keeps and drops, as Prometheus matches it (anchored RE2).
+    const matcher = (op: string) => new RegExp(`^(?:${new RegExp(`route${op}"([^"]+)"`).exec(USER_ROUTES)![1]})$`);
+    const [keep, drop] = [matcher("=~"), matcher("!~")];
+    const counted = (route: string) => keep.test(route) && !drop.test(route);
+    expect(["/", "/api/transfers", "/users/[id]", "/api/healthy"].filter(counted)).toEqual(["/", "/api/transfers", "/users/[id]", "/api/healthy"]);
+    expect(["unmatched", "rejected", "/_global-error", "/_not-found", "/_next/static", "/api/health", "/api/health/ready"].filter(counted)).toEqual([]);
   });
 });
 

@@ -288,7 +288,8 @@ describe("MonitoringStack", () => {
       return {};
     });
     const [chart] = ofType(plan, "kubernetes:helm.sh/v4:Chart");
-    expect(inputs(chart)).toMatchObject({ name: "mon-test", chart: "kube-prometheus-stack", version: "88.5.3", namespace: "shop", skipCrds: false });
+    expect(inputs(chart)).toMatchObject({ name: "mon-test", chart: "kube-prometheus-stack", version: "88.5.3", namespace: "shop", skipCrds: true });
+    expect(inputs(chart).values.crds).toEqual({ enabled: false });
     expect(inputs(chart).repositoryOpts.repo).toBe("https://prometheus-community.github.io/helm-charts");
 
     const [password] = ofType(plan, "random:index/randomPassword:RandomPassword");

@@ -20,10 +20,10 @@ describe("the Pulumi CLI entry", () => {
     expect(tsconfig.compilerOptions.module).toBe("commonjs");
   });
 
-  it("has a Pulumi.<stack>.yaml for every stack file, and no other", async () => {
-    const { environments } = await import("../../stacks");
+  it("has a Pulumi.<stack>.yaml for every stack file (environments and clusters), and no other", async () => {
+    const { environments, clusters } = await import("../../stacks");
     const files = fs.readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
-    expect(files.sort()).toEqual(Object.keys(environments).sort());
+    expect(files.sort()).toEqual([...Object.keys(environments), ...Object.keys(clusters)].sort());
   });
 
   it("compiles and loads the way the CLI's language host does (ts-node, project TypeScript, type-checked)", () => {

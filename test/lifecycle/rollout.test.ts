@@ -31,7 +31,7 @@ function appPlan(opts: { password: string; keyIds?: string[]; rollOn?: boolean }
       resources,
       connectionSecretName: "connections",
       network: { ingressFrom: [], dataNamespace: "data", dataPorts: [27017] },
-      fieldEncryption: { keyIds: opts.keyIds ?? ["k1"] },
+      fieldEncryption: { dataKeys: (opts.keyIds ?? ["banking-1"]).map((id) => ({ id, purpose: "banking", wrapped: `vault:v1:${Buffer.from(id).toString("base64")}` })) },
       ...(opts.rollOn === false ? {} : { rollOn: { connections: checksum(data) } }),
     };
     new AppDeployment("app", args);
@@ -58,9 +58,9 @@ describe("the app's pods", () => {
     expect(rotated["checksum/web-field-encryption"]).toBe(first["checksum/web-field-encryption"]);
   });
 
-  it("roll when a field-encryption key is added (rotation)", async () => {
-    const before = podAnnotations(await appPlan({ password: "p", keyIds: ["k1"] }));
-    const after = podAnnotations(await appPlan({ password: "p", keyIds: ["k1", "k2"] }));
+  it("roll when a wrapped data key is added (rotation)", async () => {
+    const before = podAnnotations(await appPlan({ password: "p", keyIds: ["banking-1"] }));
+    const after = podAnnotations(await appPlan({ password: "p", keyIds: ["banking-1", "banking-2"] }));
     expect(after["checksum/web-field-encryption"]).not.toBe(before["checksum/web-field-encryption"]);
   });
 

@@ -9,8 +9,6 @@ import { leakedPlaceholders } from "../../infra/plan/run";
 import { environments } from "../../stacks";
 import { cachedPlan, inputs, k8sObject, ofType, STACKS, stackConfig, type Plan } from "../harness";
 
-const installsClusterServices: Record<(typeof STACKS)[number], boolean> = { dev: true, rct: false, prod: true };
-
 function monitoringChart(plan: Plan) {
   const charts = ofType(plan, "kubernetes:helm.sh/v4:Chart").filter((c) => inputs(c).chart === "kube-prometheus-stack");
   expect(charts).toHaveLength(1);
@@ -28,10 +26,10 @@ describe.each(STACKS)("observability of %s", (stack) => {
     expect(chart.repositoryOpts.repo).toBe("https://prometheus-community.github.io/helm-charts");
   });
 
-  it("installs the operator's CRDs only where the stack installs cluster services", async () => {
+  it("never installs the operator's CRDs: the cluster stack owns them", async () => {
     const chart = inputs(monitoringChart(await cachedPlan(stack)));
-    expect(chart.values.crds.enabled).toBe(installsClusterServices[stack]);
-    expect(chart.skipCrds).toBe(!installsClusterServices[stack]);
+    expect(chart.values.crds.enabled).toBe(false);
+    expect(chart.skipCrds).toBe(true);
   });
 
   it("sizes Prometheus, Alertmanager and Grafana from the stack file", async () => {
@@ -71,10 +69,11 @@ describe.each(STACKS)("observability of %s", (stack) => {
     expect(waitsFor(chart.urn, appNamespace.urn)).toBe(true);
   });
 
-  it("scrapes the app's metrics endpoint through its Service", async () => {
+  it("scrapes the app's metrics listener through its Service", async () => {
     const sm = inputs(k8sObject(await cachedPlan(stack), "ServiceMonitor", "web", app));
     expect(sm.spec.selector).toEqual({ matchLabels: { "app.kubernetes.io/name": "web" } });
-    expect(sm.spec.endpoints).toEqual([{ port: "http", path: "/api/monitoring/metrics", interval: "15s" }]);
+    // The app's second listener (METRICS_PORT), not the public one.
+    expect(sm.spec.endpoints).toEqual([{ port: "metrics", path: "/metrics", interval: "15s" }]);
   });
 
   it("scrapes Traefik, Kafka, Redis and MongoDB pods on their metrics ports", async () => {
@@ -105,7 +104,8 @@ describe.each(STACKS)("observability of %s", (stack) => {
           r.ports.some((p: any) => p.port === port) &&
           r.to.some((t: any) => sameLabels(t.podSelector?.matchLabels, labels) && (ns === undefined ? !t.namespaceSelector : t.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] === ns)),
       );
-    expect(allowed({ "app.kubernetes.io/name": "web" }, 3000)).toBe(true);
+    expect(allowed({ "app.kubernetes.io/name": "web" }, 9464)).toBe(true);
+    expect(allowed({ "app.kubernetes.io/name": "web" }, 3000)).toBe(false);
     expect(allowed({ "app.kubernetes.io/name": "traefik" }, 9100)).toBe(true);
     expect(allowed({ "strimzi.io/kind": "Kafka" }, 9404, infra)).toBe(true);
     expect(allowed({ redis_setup_type: "cluster" }, 9121, infra)).toBe(true);
