@@ -402,10 +402,19 @@ rules:
 
 const METRICS_KEY = "kafka-metrics-config.yml";
 
+/**
+ * Pod Security restricted, declared on the custom resources themselves: Strimzi's restricted provider
+ * sets the same when our chart runs it, but where the operator is provided externally (a cluster
+ * whose Strimzi another team runs) nothing else guarantees it.
+ */
+const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: true };
+
 /** A pool's pod template: spread over zones (hard) and nodes (soft), away from the other Kafka pods. */
 function poolPodTemplate(cluster: string, pool: string, zoneKey: string): Record<string, unknown> {
   const poolPods = { matchLabels: { "strimzi.io/cluster": cluster, "strimzi.io/pool-name": pool } };
   return {
+    securityContext: RESTRICTED_POD,
     affinity: {
       podAntiAffinity: {
         preferredDuringSchedulingIgnoredDuringExecution: [
@@ -538,16 +547,22 @@ export class KafkaCluster extends pulumi.ComponentResource {
               type: "jmxPrometheusExporter",
               valueFrom: { configMapKeyRef: { name: metrics.metadata.name, key: METRICS_KEY } },
             },
-            template: { podDisruptionBudget: { maxUnavailable: 1 } },
+            template: { podDisruptionBudget: { maxUnavailable: 1 }, pod: { securityContext: RESTRICTED_POD }, kafkaContainer: { securityContext: RESTRICTED_CONTAINER } },
           },
           entityOperator: {
             topicOperator: { resources: args.entityOperatorResources ?? ENTITY_OPERATOR_RESOURCES },
             userOperator: { resources: args.entityOperatorResources ?? ENTITY_OPERATOR_RESOURCES },
+            template: {
+              pod: { securityContext: RESTRICTED_POD },
+              topicOperatorContainer: { securityContext: RESTRICTED_CONTAINER },
+              userOperatorContainer: { securityContext: RESTRICTED_CONTAINER },
+            },
           },
           kafkaExporter: {
             topicRegex: `^(${args.topics.map((t) => escapeRegex(t.name)).join("|")})$`,
             groupRegex: `^${escapeRegex(args.app.consumerGroupPrefix)}.*`,
             resources: args.exporterResources ?? KAFKA_EXPORTER_RESOURCES,
+            template: { pod: { securityContext: RESTRICTED_POD }, container: { securityContext: RESTRICTED_CONTAINER } },
           },
         },
       },
@@ -580,7 +595,7 @@ export class KafkaCluster extends pulumi.ComponentResource {
                 ],
               },
               resources: pool.resources,
-              template: { pod: poolPodTemplate(cluster, pool.name, zoneKey) },
+              template: { pod: poolPodTemplate(cluster, pool.name, zoneKey), kafkaContainer: { securityContext: RESTRICTED_CONTAINER } },
             },
           },
           { ...crOpts, ...stateful },

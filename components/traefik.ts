@@ -366,6 +366,8 @@ export const NO_STORE_HEADERS = { "Cache-Control": "no-store", Pragma: "no-cache
 
 /** The Secret the basic-auth middleware reads (htpasswd lines under `users`). */
 export const BASIC_AUTH_SECRET = "basic-auth-users";
+/** The operators' login to the protected routes (type kubernetes.io/basic-auth): `kubectl get secret` with the right RBAC. */
+export const BASIC_AUTH_LOGIN_SECRET = "basic-auth-login";
 
 const DEFAULT_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), usb=(), payment=(self)";
 
@@ -541,8 +543,14 @@ export function ingressRouteProblems(name: string, spec: any, policy: RoutePolic
 export class TraefikRoutes extends pulumi.ComponentResource {
   /** The IngressRoute specs, by route name, as created. */
   readonly specs: Record<string, Record<string, any>>;
-  /** Basic authentication credentials (the password is a Pulumi secret), when a route requires them. */
-  readonly credentials?: { username: string; password: pulumi.Output<string> };
+  /**
+   * Basic authentication, when a route requires it: the user, and the Secret (`namespace/name`, type
+   * kubernetes.io/basic-auth) holding the generated password for the operators allowed to read it.
+   * The password is never a stack output: a policy pack sees secrets unwrapped.
+   */
+  readonly credentials?: { username: string; secret: pulumi.Output<string> };
+  /** The generated password (a Pulumi secret), for tests and for the Secret above. */
+  readonly basicAuthPassword?: pulumi.Output<string>;
 
   constructor(name: string, args: TraefikRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:edge:TraefikRoutes", name, {}, opts);
@@ -599,7 +607,17 @@ export class TraefikRoutes extends pulumi.ComponentResource {
       middleware(MIDDLEWARES.basicAuth, {
         basicAuth: { secret: BASIC_AUTH_SECRET, realm: "DiaspoMoney operations", removeHeader: true },
       });
-      this.credentials = { username, password: pulumi.secret(password.result) };
+      new k8s.core.v1.Secret(
+        `${name}-basic-auth-login`,
+        {
+          metadata: { name: BASIC_AUTH_LOGIN_SECRET, namespace: ns, labels: args.labels(BASIC_AUTH_LOGIN_SECRET) },
+          type: "kubernetes.io/basic-auth",
+          stringData: { username, password: pulumi.secret(password.result) },
+        },
+        child,
+      );
+      this.basicAuthPassword = pulumi.secret(password.result);
+      this.credentials = { username, secret: pulumi.interpolate`${ns}/${BASIC_AUTH_LOGIN_SECRET}` };
     }
 
     this.specs = {};

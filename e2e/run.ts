@@ -105,7 +105,8 @@ class Cli {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  run(argv: string[], opts: { allowFailure?: boolean; timeoutMs?: number } = {}): Promise<CliResult> {
+  /** `quiet`: the output holds secrets' values, it stays out of the report. */
+  run(argv: string[], opts: { allowFailure?: boolean; timeoutMs?: number; quiet?: boolean } = {}): Promise<CliResult> {
     const shown = `pulumi ${argv.join(" ")}`;
     return new Promise((resolve, reject) => {
       const child = spawn(this.engine.pulumi, [...argv, "--non-interactive"], { cwd: this.project, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -118,9 +119,10 @@ class Cli {
       child.on("exit", (code, signal) => {
         clearTimeout(timer);
         const result = { code: code ?? (signal ? 128 : 1), stdout, stderr };
-        transcript.push(`### \`${shown}\` → exit ${result.code}`, "", "```", redact(`${stdout}${stderr}`).trim().slice(-20_000), "```", "");
+        const shownOutput = opts.quiet ? "(output not shown: it holds secrets' values)" : redact(`${stdout}${stderr}`).trim().slice(-20_000);
+        transcript.push(`### \`${shown}\` → exit ${result.code}`, "", "```", shownOutput, "```", "");
         if (result.code !== 0 && !opts.allowFailure) {
-          reject(new Error(`\`${shown}\` exited ${result.code}${signal ? ` (${signal})` : ""}:\n${lastLines(`${stdout}\n${stderr}`, 25)}`));
+          reject(new Error(`\`${shown}\` exited ${result.code}${signal ? ` (${signal})` : ""}:\n${failureLines(`${stdout}\n${stderr}`)}`));
         } else resolve(result);
       });
     });
@@ -132,6 +134,17 @@ function redact(text: string): string {
   let out = text;
   for (const s of secretsSeen) out = out.split(s).join("[e2e-secret]");
   return out;
+}
+
+/** What the CLI said of a failure: its diagnostics (error and policy lines, with the resource they
+ * name) when there are any, else the last lines. */
+function failureLines(text: string): string {
+  const lines = redact(text).split("\n");
+  const start = lines.findIndex((l) => /^Diagnostics:|^Policies:|^Policy Violations:/.test(l.trim()));
+  const diagnostics = start >= 0 ? lines.slice(start).filter((l) => l.trim() && !/^\s*(Outputs|Resources):/.test(l)) : [];
+  const errors = lines.filter((l) => /\berror\b|\bmandatory\b|refused|failed/i.test(l));
+  const picked = diagnostics.length ? diagnostics.slice(0, 40) : errors.length ? errors.slice(0, 40) : lastLines(text, 25).split("\n");
+  return picked.join("\n");
 }
 
 function lastLines(text: string, n: number): string {
@@ -272,8 +285,27 @@ interface StackState {
 }
 
 async function exportStack(site: Site, stack: string): Promise<StackState> {
-  const r = await site.cli.run(["stack", "export", "--stack", stack]);
+  // With the secrets' values: the objects are sent to the API server as declared (never printed).
+  const r = await site.cli.run(["stack", "export", "--stack", stack, "--show-secrets"], { quiet: true });
   return JSON.parse(r.stdout).deployment as StackState;
+}
+
+/** The state's secret marker (the engine's `sig.Secret`): `{ <SIG>: SECRET_SIG, plaintext: "<JSON>" }` once exported with --show-secrets. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A state value with its secrets unwrapped to their plain values. */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) {
+      if (typeof o.plaintext !== "string") throw new Error("a secret of the state has no plaintext: export it with --show-secrets");
+      return unwrapSecrets(JSON.parse(o.plaintext));
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
 }
 
 /** The Kubernetes objects a stack's state holds, as declared (the provider's inputs). */
@@ -281,7 +313,7 @@ function declaredObjects(state: StackState): { urn: string; obj: KubeObject }[] 
   return state.resources
     .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm") && !r.type.startsWith("kubernetes:yaml") && !r.type.startsWith("pulumi:"))
     .map((r) => {
-      const obj = { ...(r.inputs ?? {}) } as KubeObject;
+      const obj = unwrapSecrets({ ...(r.inputs ?? {}) }) as KubeObject;
       delete (obj as Record<string, unknown>).__inputs;
       return { urn: r.urn, obj };
     })
@@ -381,6 +413,52 @@ function changedBetween(before: Map<string, string>, after: Map<string, string>)
   return changed;
 }
 
+/** Finalizers the operators own: with no operator running here, nothing else would ever remove them. */
+const OPERATOR_FINALIZERS = /^(percona\.com|psmdb\.percona\.com|strimzi\.io|redis\.opstreelabs\.in)\//;
+const OPERATOR_KINDS = [
+  "apis/psmdb.percona.com/v1/namespaces/%s/perconaservermongodbs",
+  "apis/psmdb.percona.com/v1/namespaces/%s/perconaservermongodbbackups",
+  "apis/kafka.strimzi.io/v1/namespaces/%s/kafkas",
+  "apis/kafka.strimzi.io/v1/namespaces/%s/kafkanodepools",
+  "apis/kafka.strimzi.io/v1/namespaces/%s/kafkatopics",
+  "apis/kafka.strimzi.io/v1/namespaces/%s/kafkausers",
+  "apis/redis.redis.opstreelabs.in/v1beta2/namespaces/%s/redisclusters",
+];
+
+/**
+ * Stands in for the operators during a destroy: when an object they own is being deleted, removes
+ * their finalizers (what the operator does once it has finished, here with nothing to finish: no pod
+ * runs). Only finalizers of the operators, only on objects already being deleted. Returns a stop
+ * function that gives what it removed.
+ */
+function operatorStandIn(site: Site, namespaces: string[]): () => Promise<string[]> {
+  const removed: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const ns of namespaces) {
+        for (const list of OPERATOR_KINDS) {
+          const r = await site.kube.request("GET", `/${list.replace("%s", ns)}`).catch(() => undefined);
+          for (const o of (r?.status === 200 ? r.body.items : []) as KubeObject[]) {
+            const meta = o.metadata as KubeObject["metadata"] & { deletionTimestamp?: string; finalizers?: string[] };
+            const owned = (meta.finalizers ?? []).filter((f) => OPERATOR_FINALIZERS.test(f));
+            if (!meta.deletionTimestamp || owned.length === 0) continue;
+            const keep = (meta.finalizers ?? []).filter((f) => !OPERATOR_FINALIZERS.test(f));
+            const patched = await site.kube.request("PATCH", `/${list.replace("%s", ns)}/${meta.name}`, { metadata: { finalizers: keep.length ? keep : null } }, "application/merge-patch+json");
+            if (patched.status === 200) removed.push(`${o.kind} ${ns}/${meta.name}: ${owned.join(", ")}`);
+          }
+        }
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return removed;
+  };
+}
+
 interface PreviewStep {
   op: string;
   urn: string;
@@ -447,14 +525,20 @@ async function nonprod(engine: Engine, external?: { kubeconfig: string; context:
       await check("nonprod: dev destroy finishes in time and leaves rct and the cluster stack untouched", async () => {
         const before = await snapshot(site, ["diaspomoney-rct", "diaspomoney-rct-infra"], CLUSTER_LISTS);
         const start = Date.now();
-        await site.cli.run(["destroy", "--stack", "dev", "--yes", "--skip-preview"], { timeoutMs: 10 * 60_000 });
+        const standIn = operatorStandIn(site, ["diaspomoney-dev", "diaspomoney-dev-infra"]);
+        let finalized: string[] = [];
+        try {
+          await site.cli.run(["destroy", "--stack", "dev", "--yes", "--skip-preview"], { timeoutMs: 10 * 60_000 });
+        } finally {
+          finalized = await standIn();
+        }
         const seconds = (Date.now() - start) / 1000;
         const after = await snapshot(site, ["diaspomoney-rct", "diaspomoney-rct-infra"], CLUSTER_LISTS);
         const changed = changedBetween(before, after);
         if (changed.length) throw new Error(`destroying dev changed ${changed.length} objects of rct or the cluster stack:\n${changed.slice(0, 20).join("\n")}`);
         const gone = await site.kube.request("GET", "/api/v1/namespaces/diaspomoney-dev");
         if (gone.status !== 404) throw new Error(`namespace diaspomoney-dev still there after destroy (${gone.status})`);
-        return `destroyed in ${seconds.toFixed(0)} s; ${before.size} objects of rct and the cluster stack unchanged`;
+        return `destroyed in ${seconds.toFixed(0)} s; ${before.size} objects of rct and the cluster stack unchanged; operator finalizers stood in for: ${finalized.join("; ") || "none"}`;
       });
       if (rctUp) await check("nonprod: rct: preview after dev's destroy shows no change", () => previewNoChange(site, "rct"));
     }

@@ -19,8 +19,8 @@ export function isClusterStack(stack: string): boolean {
   return Object.prototype.hasOwnProperty.call(clusters, stack);
 }
 export class UnknownStackError extends Error {
-  constructor(readonly stack: string) {
-    super(`Unknown stack "${stack}": this project defines the stacks ${STACK_NAMES.map((s) => `"${s}"`).join(", ")} (one file each in stacks/).`);
+  constructor(readonly stackName: string) {
+    super(`Unknown stack "${stackName}": this project defines the stacks ${STACK_NAMES.map((s) => `"${s}"`).join(", ")} (one file each in stacks/).`);
     this.name = "UnknownStackError";
   }
 }

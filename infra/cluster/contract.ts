@@ -26,12 +26,12 @@ export const CONTRACT_OUTPUT = "contract";
 
 export class ClusterContractError extends Error {
   constructor(
-    readonly stack: string,
+    readonly stackName: string,
     readonly clusterStack: string,
     readonly problems: string[],
   ) {
     super(
-      `Stack "${stack}" cannot deploy on cluster stack "${clusterStack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
+      `Stack "${stackName}" cannot deploy on cluster stack "${clusterStack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
         problems.map((p) => `  - ${p}`).join("\n"),
     );
     this.name = "ClusterContractError";

@@ -26,11 +26,11 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
   constructor(
-    readonly stack: string,
+    readonly stackName: string,
     readonly problems: ConfigProblem[],
   ) {
     super(
-      `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
+      `Invalid configuration for stack "${stackName}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
         problems.map((p) => `  - ${p.source} ${p.key} = ${p.value}: expected ${p.expected}`).join("\n"),
     );
     this.name = "ConfigError";

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AtlasSearchCluster, dailyTimeOf } from "../../components/atlas";
 import type { EnvironmentContext } from "../context";
+import { CONNECTION_SECRET } from "./index";
 import { APP_DATABASE, APP_USER } from "./mongodb";
 
 /** What Atlas gives the rest of the data layer, when the stack turns it on. */
@@ -73,7 +74,9 @@ export function deployAtlas(ctx: EnvironmentContext): AtlasDeployment | undefine
       auditing: true,
       searchIndexes: spec.atlas.searchIndexes.map((i) => `${i.database}.${i.collection}/${i.name}`),
       protection: { protect: ctx.stateful.protect === true, retainOnDelete: ctx.stateful.retainOnDelete === true },
-      connectionString: cluster.connectionString,
+      // Where the app reads it: the URI holds the user's password, so it is never a stack output (a
+      // policy pack sees secrets unwrapped and cannot tell them from plain values).
+      connectionString: cluster.connectionString ? { secret: `${ctx.names.app}/${CONNECTION_SECRET}`, key: "MONGODB_ATLAS_URI" } : undefined,
     },
   };
 }

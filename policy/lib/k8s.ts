@@ -340,7 +340,8 @@ export function operatorPods(s: Subject): PodView[] {
         );
       }
       for (const [key, container] of [
-        ["kafkaExporter", "kafkaExporterContainer"],
+        // The CRD names the exporter's container template `container` (not `kafkaExporterContainer`).
+        ["kafkaExporter", "container"],
         ["cruiseControl", "cruiseControlContainer"],
       ] as const) {
         const part = spec[key];

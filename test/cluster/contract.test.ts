@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ClusterContractError, contractProblems, type ClusterContract } from "../../infra/cluster/contract";
 import { loadCluster } from "../../infra/cluster/load";
@@ -7,6 +8,7 @@ import { installRecorder } from "../../infra/plan/recorder";
 import { getMonitor } from "../../infra/sdk-internals";
 import { clusterNonprod } from "../../stacks/cluster-nonprod";
 import { clusterProd } from "../../stacks/cluster-prod";
+import { UnknownStackError } from "../../stacks";
 import { cachedPlan, inputs, ofType, planStack } from "../harness";
 
 function contract(overrides: Partial<ClusterContract> = {}): ClusterContract {
@@ -155,5 +157,21 @@ describe("cluster-wide pieces", () => {
     const nonprod = await cachedPlan("cluster-nonprod");
     expect(ofType(nonprod, "kubernetes:helm.sh/v4:Chart").filter((c) => inputs(c).chart === "cluster-autoscaler")).toEqual([]);
     expect((nonprod.outputs as any).cluster.autoscaler).toEqual({ mode: "platform" });
+  });
+});
+
+describe("the program's errors, as the Pulumi CLI prints them", () => {
+  // Found by the real engine: the language host prints an unhandled error with util.inspect, which
+  // starts from `err.stack`. A field named `stack` (the stack's name) replaced the trace, message
+  // included: the CLI printed `[rct] { clusterStack: … }` and nothing of what to do.
+  it.each([
+    ["ClusterContractError", () => new ClusterContractError("rct", "cluster-nonprod", ["the cluster stack has no \"contract\" output"]), /^ClusterContractError: Stack "rct" cannot deploy on cluster stack "cluster-nonprod"/],
+    ["ConfigError", () => new ConfigError("dev", [{ source: "Pulumi.dev.yaml", key: "k", value: "(not set)", expected: "a value" }]), /^ConfigError: Invalid configuration for stack "dev"/],
+    ["UnknownStackError", () => new UnknownStackError("qa"), /^UnknownStackError: Unknown stack "qa"/],
+  ])("%s keeps its message and trace", (_, make, header) => {
+    const err = make();
+    expect(err.stack).toMatch(header);
+    expect(inspect(err)).toMatch(header);
+    expect((err as { stackName: string }).stackName).toMatch(/^(rct|dev|qa)$/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  BASIC_AUTH_LOGIN_SECRET,
   BASIC_AUTH_SECRET,
   ingressRouteProblems,
   ingressRouteSpec,
@@ -277,10 +278,10 @@ describe("the TraefikRoutes component", () => {
     });
   });
 
-  it("backs basic authentication with a bcrypt hash in a Secret, never the password", async () => {
+  it("backs basic authentication with a bcrypt hash in a Secret, and exports where the login is, never the password", async () => {
     const plan = await planProgram("dev", async () => {
       const r = new TraefikRoutes("r", { namespace: "edge", labels, routes, rateLimit: { average: 50, burst: 100 } });
-      return { username: r.credentials!.username, password: r.credentials!.password };
+      return { credentials: r.credentials };
     });
     expect(inputs(k8sObject(plan, "Middleware", "basic-auth", "edge")).spec.basicAuth).toEqual({
       secret: BASIC_AUTH_SECRET,
@@ -288,7 +289,11 @@ describe("the TraefikRoutes component", () => {
       removeHeader: true,
     });
     expect(inputs(k8sObject(plan, "Secret", BASIC_AUTH_SECRET, "edge")).stringData).toEqual({ users: "[secret]" });
-    expect(plan.outputs).toEqual({ username: "ops", password: "[secret]" });
+    // The operators' login lives in a basic-auth Secret; what the component exports names it only.
+    const login = inputs(k8sObject(plan, "Secret", BASIC_AUTH_LOGIN_SECRET, "edge"));
+    expect(login.type).toBe("kubernetes.io/basic-auth");
+    expect(login.stringData).toEqual({ username: "[secret]", password: "[secret]" });
+    expect(plan.outputs).toEqual({ credentials: { username: "ops", secret: `edge/${BASIC_AUTH_LOGIN_SECRET}` } });
   });
 
   it("creates no authentication when no route asks for it", async () => {

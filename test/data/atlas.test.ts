@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadEnvironment, PROJECT, type RawStackConfig } from "../../infra/config/load";
 import { environments } from "../../stacks";
-import { cachedPlan, inputs, ofType, planStack, stackConfig, STACKS } from "../harness";
+import { cachedPlan, inputs, k8sObject, ofType, planStack, stackConfig, STACKS } from "../harness";
 
 const EU_REGIONS = ["EU_WEST_1", "EU_WEST_3", "EU_CENTRAL_1", "EU_CENTRAL_2", "EU_NORTH_1", "EU_SOUTH_1", "EU_SOUTH_2"];
 
@@ -93,9 +93,10 @@ describe("MongoDB Atlas", () => {
     expect(user.roles).toEqual([{ roleName: "readWrite", databaseName: "diaspomoney" }]);
   });
 
-  it("shows the connection string in the stack outputs only as [secret]", async () => {
+  it("puts the connection string in the app's Secret and names only that Secret in the outputs", async () => {
     const plan = await cachedPlan("prod");
-    expect((plan.outputs as any).data.atlas.connectionString).toBe("[secret]");
+    expect((plan.outputs as any).data.atlas.connectionString).toEqual({ secret: "diaspomoney-prod/data-connections", key: "MONGODB_ATLAS_URI" });
+    expect(Object.keys(inputs(k8sObject(plan, "Secret", "data-connections", "diaspomoney-prod")).stringData)).toContain("MONGODB_ATLAS_URI");
   });
 
   it("never accepts an access list open to the whole internet (schema)", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { noSecretLiterals, stackOutputsNoSecrets } from "../../policy/controls/secrets";
 import { isSecretKeyName, renderValue, tokenShapeIn } from "../../policy/lib/secrets";
+import { cachedPlan } from "../harness";
 import { deployment, evaluate, k8s, messages } from "./harness";
 
 const NS = "diaspomoney-prod";
@@ -70,6 +71,19 @@ describe("stack-outputs-no-secrets", () => {
     const r = await evaluate(stackOutputsNoSecrets, [], undefined, { data: { connectionString: "[secret]", host: "mongo" }, edge: { monitoringCredentials: { username: "ops", password: "[secret]" } } });
     expect(r.status).toBe("pass");
     expect(r.evidence[0].value).toBe('"4 strings, 2 marked secret"');
+  });
+
+  it.each(["dev", "rct", "prod"])("holds for %s's outputs as the real analyzer sees them: secrets unwrapped to their values", async (stack) => {
+    // Found by the real engine: @pulumi/policy hands a stack's outputs to the pack with every secret
+    // unwrapped, so a password exported with pulumi.secret() reads like a plain one. The outputs must
+    // hold no secret at all; where a credential is, they name its Secret.
+    const unwrapped = (v: unknown): unknown =>
+      v === "[secret]" ? "q7Vn2x9LmZr4Tb8Kc1Wd6Hs3Jf5Gp0Ya" : Array.isArray(v) ? v.map(unwrapped) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapped(x)])) : v;
+    const outputs = unwrapped((await cachedPlan(stack)).outputs) as Record<string, unknown>;
+    const r = await evaluate(stackOutputsNoSecrets, [], undefined, outputs);
+    expect(messages(r)).toEqual([]);
+    expect(r.status).toBe("pass");
+    expect((outputs.edge as any).monitoringCredentials).toEqual({ username: "ops", secret: `diaspomoney-${stack}/basic-auth-login` });
   });
 
   it("fails an unmarked password, a credential shape, and any secret in the compliance output", async () => {

@@ -9,6 +9,8 @@ import {
   readOnlyRootFilesystem,
   serviceAccountTokens,
 } from "../../policy/controls/workloads";
+import { evaluatePlan } from "../../infra/compliance/evaluate";
+import { cachedPlan } from "../harness";
 import { ACCEPTANCE, DEV, deployment, evaluate, k8s, messages, PROD, restrictedContainer } from "./harness";
 
 const INFRA = "diaspomoney-prod-infra";
@@ -86,6 +88,25 @@ describe("operator-pods-restricted", () => {
     const r = await evaluate(operatorPodsRestricted, [kafka, strimziChart([])]);
     expect(r.status).toBe("fail");
     expect(messages(r)).toContainEqual(expect.stringContaining("Kafka diaspomoney-prod-infra/kafka: spec.kafka.template.pod.securityContext is (not set); must be declared"));
+  });
+
+  it("reads the Kafka Exporter's container context where the CRD puts it (template.container)", async () => {
+    const pod = { securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } } };
+    const exporter = (template: object) =>
+      k8s("kubernetes:kafka.strimzi.io/v1:Kafka", "kafka", INFRA, { spec: { kafka: { version: "4.1.0", listeners: [], template: { pod: pod, kafkaContainer: { securityContext: restrictedContainer } } }, kafkaExporter: { template } } });
+    const declared = await evaluate(operatorPodsRestricted, [exporter({ pod, container: { securityContext: restrictedContainer } })]);
+    expect(declared.status).toBe("pass");
+    const missing = await evaluate(operatorPodsRestricted, [exporter({ pod })]);
+    expect(messages(missing)).toEqual([expect.stringContaining("Kafka diaspomoney-prod-infra/kafka: spec.kafkaExporter.template.container.securityContext is (not set)")]);
+  });
+
+  it("holds for the stacks' own Kafka where the cluster provides Strimzi (no operator chart in the stack)", async () => {
+    // Found by the real engine: with cluster services external, rct's preview failed this control.
+    const plan = await cachedPlan("rct");
+    const withoutOperator = { ...plan, resources: plan.resources.filter((r) => !(r.type.startsWith("kubernetes:helm") && /strimzi/.test(String((r.inputs as any).chart)))) };
+    expect(withoutOperator.resources.length).toBeLessThan(plan.resources.length);
+    const control = (await evaluatePlan(withoutOperator, ACCEPTANCE, [operatorPodsRestricted])).controls[0];
+    expect(control.status, messages(control).join("\n")).toBe("pass");
   });
 
   it("requires Percona replica sets to declare their contexts (the operator has no restricted mode)", async () => {
