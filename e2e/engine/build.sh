@@ -86,7 +86,14 @@ kube_version_flags() {
 
 # The provider's main embeds the module's own schema (with the plugin version set) and Terraform
 # mapping; they are generated artefacts of the provider, copied here at build time and git-ignored.
-provider_dir=$(cd "$here/provider-kubernetes" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+# `go list -m` names no folder for a module not yet in the module cache (a fresh machine), so the
+# module is downloaded first.
+provider_module=github.com/pulumi/pulumi-kubernetes/provider/v4
+provider_dir=$(cd "$here/provider-kubernetes" && go mod download "$provider_module" && go list -m -f '{{.Dir}}' "$provider_module")
+if [[ -z $provider_dir || ! -f $provider_dir/cmd/pulumi-resource-kubernetes/schema.json ]]; then
+  log "engine: cannot find the schema of $provider_module in the module cache (got '${provider_dir}')"
+  exit 1
+fi
 node -e '
   const fs = require("fs");
   const [src, dst, version] = process.argv.slice(1);
