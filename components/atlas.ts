@@ -1,6 +1,7 @@
 import * as mongodbatlas from "@pulumi/mongodbatlas";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { networksOf, parseNetwork, wholeInternetIn } from "../infra/net";
 
 /**
  * A MongoDB Atlas project and dedicated cluster for Atlas Search: one region, hardened (TLS ≥ 1.2,
@@ -74,7 +75,6 @@ export interface AtlasAwsTrust {
   atlasAssumedRoleExternalId?: string;
 }
 
-const wholeInternet = /^0\.0\.0\.0\/0$|^::\/0$/;
 
 /**
  * The role ARN to authorise, once the project's access setup is known to be the one the role trusts:
@@ -150,8 +150,13 @@ export const AUDIT_FILTER = {
 
 /** Rejects, before anything is created, an access list open to the internet and unreachable indexes. */
 export function checkAtlasArgs(args: Pick<AtlasSearchClusterArgs, "accessList" | "searchIndexes" | "appDatabase">): void {
-  const open = args.accessList.filter((c) => wholeInternet.test(c));
-  if (open.length > 0) throw new Error(`Atlas access list: ${open.join(", ")} opens the cluster to the whole internet`);
+  const invalid = args.accessList.flatMap((c) => {
+    const parsed = parseNetwork(c);
+    return parsed.ok ? [] : [`${c} (${parsed.reason})`];
+  });
+  if (invalid.length > 0) throw new Error(`Atlas access list: ${invalid.join(", ")} is not a network`);
+  const open = wholeInternetIn(networksOf(args.accessList));
+  if (open) throw new Error(`Atlas access list: ${args.accessList.join(", ")} opens the cluster to the whole internet (every ${open} address)`);
   if (args.accessList.length === 0) throw new Error("Atlas access list: at least one network is required");
   for (const index of args.searchIndexes) {
     if (index.database !== args.appDatabase) {

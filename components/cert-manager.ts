@@ -310,3 +310,49 @@ export class AcmeCertificates extends pulumi.ComponentResource {
     this.registerOutputs({ issuer: issuerName, server: args.server, secretNames: this.secretNames });
   }
 }
+
+export interface CaCertificatesArgs {
+  /** Namespace of the certificates' Secrets. */
+  namespace: pulumi.Input<string>;
+  labels: Labeller;
+  /** The ClusterIssuer (a CA issuer of the cluster stack) that signs them. */
+  clusterIssuer: string;
+  certificates: CertificateRequest[];
+  /** Resources every object waits for (cert-manager, whose webhook admits Certificates). */
+  after?: pulumi.Resource[];
+}
+
+/**
+ * Certificates signed by an existing CA ClusterIssuer instead of Let's Encrypt: for a cluster the
+ * internet cannot reach (the local stack), whose browsers are told to trust that CA. Same key policy
+ * as the ACME certificates (ECDSA P-256, new key on renewal).
+ */
+export class CaCertificates extends pulumi.ComponentResource {
+  /** Secret name of each certificate, by Certificate name. */
+  readonly secretNames: Record<string, string>;
+
+  constructor(name: string, args: CaCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("diaspomoney:edge:CaCertificates", name, {}, opts);
+    this.secretNames = {};
+    for (const cert of args.certificates) {
+      this.secretNames[cert.name] = cert.secretName;
+      new k8s.apiextensions.CustomResource(
+        `${name}-${cert.name}`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "Certificate",
+          metadata: { name: cert.name, namespace: args.namespace, labels: args.labels(cert.name) },
+          spec: {
+            secretName: cert.secretName,
+            secretTemplate: { labels: args.labels(cert.secretName) },
+            dnsNames: cert.dnsNames,
+            issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: args.clusterIssuer },
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+          },
+        },
+        { parent: this, dependsOn: args.after ?? [] },
+      );
+    }
+    this.registerOutputs({ issuer: args.clusterIssuer, secretNames: this.secretNames });
+  }
+}

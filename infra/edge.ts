@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { AcmeCertificates, LETS_ENCRYPT } from "../components/cert-manager";
+import { AcmeCertificates, CaCertificates, LETS_ENCRYPT } from "../components/cert-manager";
 import { CloudflareZone, DnsEditToken, ProxiedRecords } from "../components/cloudflare";
 import { apiServerAccess } from "../components/network";
 import {
@@ -135,29 +135,42 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
   const cfOpts = { parent: ctx.parent, provider: ctx.providers.cloudflare };
   const labels = (name: string) => ctx.labels(name, "edge");
   const namespace = ctx.namespaces.app.name;
-  const cloudflareManaged = cfOpts.provider !== undefined;
+  // The loader guarantees the block where the integration is on (infra/config/load.ts).
+  const cloudflare = cfOpts.provider !== undefined ? config.cloudflare : undefined;
+  const cloudflareManaged = cloudflare !== undefined;
 
-  // cert-manager's DNS-01 token: one scoped to the zone's DNS, made here; without the Cloudflare
-  // integration, the configured token as given.
-  const dnsToken = cloudflareManaged
-    ? new DnsEditToken("dns01-token", { tokenName: `diaspomoney-${spec.name}-cert-manager-dns01`, zoneId: config.cloudflare.zoneId }, cfOpts)
-    : undefined;
-  const dns01Token = dnsToken?.value ?? ctx.secrets.cloudflareApiToken;
-  if (!dns01Token) throw new Error(`stack ${ctx.stack}: cert-manager's DNS-01 solver needs the cloudflareApiToken secret`);
   const hostKeys = Object.keys(spec.hosts) as (keyof EnvironmentSpec["hosts"])[];
-  const certificates = new AcmeCertificates(
-    "certificates",
-    {
-      namespace,
-      labels,
-      server: LETS_ENCRYPT[spec.edge.acmeEnvironment],
-      email: config.alerting.securityEmail,
-      cloudflareApiToken: dns01Token,
-      dnsZones: [spec.domain],
-      certificates: hostKeys.map((key) => ({ name: key, dnsNames: [spec.hosts[key]], secretName: tlsSecretName(key) })),
-    },
-    k8sOpts,
-  );
+  const requests = hostKeys.map((key) => ({ name: key, dnsNames: [spec.hosts[key]], secretName: tlsSecretName(key) }));
+  let certificates: { secretNames: Record<string, string> };
+  let issuer: string;
+  let dnsToken: DnsEditToken | undefined;
+  if (spec.edge.certificates === "cluster-ca") {
+    // The environment's internal CA, from the cluster stack: for a cluster the internet cannot reach.
+    const ca = ctx.cluster.internalCa[spec.name];
+    if (!ca) throw new Error(`stack ${ctx.stack}: the cluster stack has no internal CA for environment ${spec.name}`);
+    certificates = new CaCertificates("certificates", { namespace, labels, clusterIssuer: ca.issuer, certificates: requests }, k8sOpts);
+    issuer = `ClusterIssuer/${ca.issuer}`;
+  } else {
+    // cert-manager's DNS-01 token: one scoped to the zone's DNS, made here; without the Cloudflare
+    // integration, the configured token as given.
+    dnsToken = cloudflare ? new DnsEditToken("dns01-token", { tokenName: `diaspomoney-${spec.name}-cert-manager-dns01`, zoneId: cloudflare.zoneId }, cfOpts) : undefined;
+    const dns01Token = dnsToken?.value ?? ctx.secrets.cloudflareApiToken;
+    if (!dns01Token) throw new Error(`stack ${ctx.stack}: cert-manager's DNS-01 solver needs the cloudflareApiToken secret`);
+    certificates = new AcmeCertificates(
+      "certificates",
+      {
+        namespace,
+        labels,
+        server: LETS_ENCRYPT[spec.edge.acmeEnvironment],
+        email: config.alerting.securityEmail,
+        cloudflareApiToken: dns01Token,
+        dnsZones: [spec.domain],
+        certificates: requests,
+      },
+      k8sOpts,
+    );
+    issuer = LETS_ENCRYPT[spec.edge.acmeEnvironment];
+  }
 
   const traefik = new Traefik(
     "traefik",
@@ -167,7 +180,7 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       chart: charts.traefik,
       replicas: spec.edge.traefikReplicas,
       spread: spec.tier === "production" ? "required" : "preferred",
-      allowedSourceRanges: config.cloudflare.ipRanges,
+      allowedSourceRanges: config.cloudflare?.ipRanges ?? config.ingress?.allowedSourceRanges ?? [],
       installChart: installsCharts(ctx),
       awaitReadiness: config.kubernetes.awaitReadiness,
       defaultCertificateSecret: tlsSecretName("app"),
@@ -192,11 +205,11 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
   const problems = Object.entries(routes.specs).flatMap(([name, s]) => ingressRouteProblems(name, s, edgeRoutePolicy(spec.hosts)));
   if (problems.length > 0) throw new Error(`Edge routes break the edge policy:\n  - ${problems.join("\n  - ")}`);
 
-  if (cloudflareManaged) {
+  if (cloudflare) {
     new ProxiedRecords(
     "dns",
     {
-      zoneId: config.cloudflare.zoneId,
+      zoneId: cloudflare.zoneId,
       hosts: spec.hosts,
       origin: traefik.address,
       comment: `diaspomoney-${spec.name}, managed by Pulumi`,
@@ -205,11 +218,11 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
     cfOpts,
   );
   }
-  const zoneManaged = cloudflareManaged && spec.features.manageZone;
-  if (zoneManaged) {
+  const zoneManaged = cloudflare !== undefined && spec.features.manageZone;
+  if (cloudflare && zoneManaged) {
     new CloudflareZone(
       "zone",
-      { zoneId: config.cloudflare.zoneId, minTlsVersion: spec.edge.minTlsVersion, waf: spec.features.waf, apiFamilies, retention: ctx.stateful },
+      { zoneId: cloudflare.zoneId, minTlsVersion: spec.edge.minTlsVersion, waf: spec.features.waf, apiFamilies, retention: ctx.stateful },
       cfOpts,
     );
   }
@@ -219,7 +232,7 @@ export function buildEdge(ctx: EnvironmentContext, deps: EdgeDeps): Edge {
       hosts: spec.hosts,
       loadBalancer: traefik.address,
       traefik: { chart: charts.traefik.version, replicas: spec.edge.traefikReplicas, metrics: TRAEFIK_METRICS },
-      certificates: { issuer: LETS_ENCRYPT[spec.edge.acmeEnvironment], secrets: certificates.secretNames, certManager: ctx.cluster.certManager.namespace },
+      certificates: { issuer, secrets: certificates.secretNames, certManager: ctx.cluster.certManager.namespace },
       authenticatedHosts: edgeRoutePolicy(spec.hosts).authenticatedHosts,
       monitoringCredentials: routes.credentials,
       cloudflare: {

@@ -1,16 +1,18 @@
 import type { ClusterSpecInput } from "../infra/cluster/schema";
 import type { EnvironmentSpecInput } from "../infra/config/schema";
+import { clusterLocal } from "./cluster-local";
 import { clusterNonprod } from "./cluster-nonprod";
 import { clusterProd } from "./cluster-prod";
 import { dev } from "./dev";
+import { local } from "./local";
 import { prod } from "./prod";
 import { rct } from "./rct";
 
 /** Every environment of the platform, by Pulumi stack name. */
-export const environments: Readonly<Record<string, EnvironmentSpecInput>> = { dev, rct, prod };
+export const environments: Readonly<Record<string, EnvironmentSpecInput>> = { dev, rct, prod, local };
 
 /** Every cluster of the platform, by Pulumi stack name: each owns what its environments share. */
-export const clusters: Readonly<Record<string, ClusterSpecInput>> = { "cluster-nonprod": clusterNonprod, "cluster-prod": clusterProd };
+export const clusters: Readonly<Record<string, ClusterSpecInput>> = { "cluster-nonprod": clusterNonprod, "cluster-prod": clusterProd, "cluster-local": clusterLocal };
 
 /** Every stack of the project: clusters first, the order in which a new installation deploys them. */
 export const STACK_NAMES: readonly string[] = [...Object.keys(clusters), ...Object.keys(environments)];

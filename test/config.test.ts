@@ -45,7 +45,7 @@ describe("configuration validation", () => {
     const spec = clone(environments.dev) as any;
     spec.app.replicas = -2;
     const err = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
-    expect(err.stack).toBe("dev");
+    expect(err.stackName).toBe("dev");
     expect(err.problems).toContainEqual(expect.objectContaining({ source: "stacks/dev.ts", key: "app.replicas", value: "-2" }));
     expect(err.message).toMatch(/stack "dev"/);
     expect(err.message).toMatch(/app\.replicas = -2: expected/);

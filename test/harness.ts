@@ -84,3 +84,16 @@ export function inputs(r: RecordedResource): any {
 
 export const STACKS = ["dev", "rct", "prod"] as const;
 export const CLUSTER_STACKS = ["cluster-nonprod", "cluster-prod"] as const;
+
+/**
+ * A stack's checked-in config as the loader receives it (short keys, the set of keys stored
+ * encrypted), with `change` applied (objects as JSON, as the runtime hands them) and `drop` removed.
+ */
+export function loaderInput(stack: string, change: Record<string, unknown> = {}, drop: string[] = []): { values: Record<string, string>; secret: Set<string> } {
+  const file = readStackConfigFile(stack);
+  const values: Record<string, string> = {};
+  for (const [k, v] of Object.entries(file.values)) values[k.slice(PROJECT.length + 1)] = v;
+  for (const [k, v] of Object.entries(change)) values[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const k of drop) delete values[k];
+  return { values, secret: new Set(file.secretKeys.map((k) => k.slice(PROJECT.length + 1)).filter((k) => !drop.includes(k))) };
+}

@@ -2,22 +2,21 @@
 // the `pulumi import --file` input that adopts what already exists in the stack's cluster and zone,
 // from the stack's offline plan (or a plan.json written by `npm run plan`). Writes FILE (default
 // out/<stack>/import.json) and prints what it holds, what it leaves out and why, and the commands to run
-// (docs/adoption.md). Exit 2 on a usage, stack or configuration error, with nothing written.
+// (docs/adoption.md). Exit 2 on a usage, stack, file or configuration error, with nothing written
+// (infra/cli.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { STACK_NAMES, UnknownStackError } from "../../stacks";
+import { runCommand, UsageError } from "../cli";
+import { commitArtefacts, outFileProblem } from "../plan/out-folder";
+import { PlanFileError, readPlanFile } from "../plan/plan-file";
 import { adoptionOf, parseCloudflareListing, type Adoption, type AdoptOptions } from "./import-file";
 import type { Plan } from "../plan/run";
 
 const USAGE = `usage: npm run adopt -- <stack> [--out FILE] [--plan plan.json] [--cloudflare-records FILE] [--cloudflare-rulesets FILE]
        (stacks: ${STACK_NAMES.join(", ")})`;
 
-export class AdoptUsageError extends Error {
-  constructor(message: string) {
-    super(`${message}\n${USAGE}`);
-    this.name = "UsageError";
-  }
-}
+const usage = (message: string) => new UsageError(message, USAGE);
 
 export interface AdoptArgs {
   stack: string;
@@ -35,25 +34,51 @@ export function parseAdoptArgs(argv: string[]): AdoptArgs {
     const flag = Object.keys(flags).find((f) => a === f || a.startsWith(`${f}=`));
     if (flag) {
       const value = a.startsWith(`${flag}=`) ? a.slice(flag.length + 1) : argv[++i];
-      if (value === undefined || value.startsWith("--")) throw new AdoptUsageError(`${flag} needs a value`);
+      if (value === undefined || value === "" || value.startsWith("--")) throw usage(`${flag} needs a value`);
+      if (args[flags[flag]] !== undefined) throw usage(`${flag} is given twice`);
       args[flags[flag]] = path.resolve(value);
-    } else if (a.startsWith("-")) throw new AdoptUsageError(`unknown option "${a}"`);
+    } else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
     else if (!args.stack) args.stack = a;
-    else throw new AdoptUsageError(`unexpected argument "${a}"`);
+    else throw usage(`unexpected argument "${a}"`);
   }
-  if (!args.stack) throw new AdoptUsageError("missing stack name");
+  if (!args.stack) throw usage("missing stack name");
+  // A given --out is refused at once; adoptCommand checks the default one before planning.
+  const outProblem = args.out === undefined ? undefined : outFileProblem(args.out);
+  if (outProblem) throw usage(`--out ${JSON.stringify(args.out)} ${outProblem}`);
   return args as AdoptArgs;
 }
 
 function readText(file: string, what: string): string {
-  if (!fs.existsSync(file)) throw new AdoptUsageError(`${what}: no such file ${file}`);
-  return fs.readFileSync(file, "utf8");
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) throw usage(`${what}: no such file ${file}`);
+  if (!stat.isFile()) throw usage(`${what}: ${file} is not a file`);
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw usage(`${what}: ${file} cannot be read (${(err as { code?: string }).code ?? (err as Error).message})`);
+  }
+}
+
+/** Cloudflare's listing of `what`: a file that is not one is the user's mistake, named on one line. */
+function listingOf(file: string, what: string) {
+  const text = readText(file, what);
+  try {
+    JSON.parse(text);
+  } catch {
+    // Checked here so that the parser's message, which quotes the file, is not shown.
+    throw usage(`${what}: ${file} is not JSON`);
+  }
+  try {
+    return parseCloudflareListing(text, what);
+  } catch (err) {
+    throw usage((err as Error).message.split("\n")[0]);
+  }
 }
 
 async function planOf(args: AdoptArgs): Promise<Plan> {
   if (args.plan) {
-    const plan = JSON.parse(readText(args.plan, "--plan")) as Plan;
-    if (!plan || !Array.isArray(plan.resources) || plan.stack !== args.stack) throw new AdoptUsageError(`--plan ${args.plan} is not a plan.json of stack "${args.stack}"`);
+    const plan = readPlanFile(args.plan);
+    if (plan.stack !== args.stack) throw new PlanFileError(`--plan ${args.plan} is the plan of stack "${plan.stack}", not "${args.stack}"`);
     return plan;
   }
   const [{ planOffline, readStackConfigFile, ROOT }, { prepare }] = await Promise.all([import("../plan/run"), import("../program")]);
@@ -88,26 +113,26 @@ export function renderAdoption(stack: string, file: string, a: Adoption): string
 
 export async function adoptCommand(args: AdoptArgs): Promise<number> {
   if (!STACK_NAMES.includes(args.stack)) throw new UnknownStackError(args.stack);
+  const out = args.out ?? path.resolve(__dirname, "..", "..", "out", args.stack, "import.json");
+  const outProblem = outFileProblem(out);
+  if (outProblem) throw usage(`--out ${JSON.stringify(out)} ${outProblem}`);
   const opts: AdoptOptions = {};
-  if (args.cloudflareRecords) opts.cloudflareRecords = parseCloudflareListing(readText(args.cloudflareRecords, "--cloudflare-records"), "--cloudflare-records");
-  if (args.cloudflareRulesets) opts.cloudflareRulesets = parseCloudflareListing(readText(args.cloudflareRulesets, "--cloudflare-rulesets"), "--cloudflare-rulesets");
+  if (args.cloudflareRecords) opts.cloudflareRecords = listingOf(args.cloudflareRecords, "--cloudflare-records");
+  if (args.cloudflareRulesets) opts.cloudflareRulesets = listingOf(args.cloudflareRulesets, "--cloudflare-rulesets");
   const plan = await planOf(args);
   const adoption = adoptionOf(plan, opts);
-  const out = args.out ?? path.resolve(__dirname, "..", "..", "out", args.stack, "import.json");
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(adoption.file, null, 2)}\n`);
+  // Written whole or not at all, as the plan's artefacts are.
+  commitArtefacts(path.dirname(out), [{ path: path.basename(out), content: `${JSON.stringify(adoption.file, null, 2)}\n` }]);
   console.log(renderAdoption(args.stack, out, adoption));
   return 0;
 }
 
-if (require.main === module) {
-  (async () => adoptCommand(parseAdoptArgs(process.argv.slice(2))))().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      // Mistakes fixed from the message alone: no stack trace.
-      const known = err instanceof Error && ["ConfigError", "UnknownStackError", "UsageError", "ClusterContractError"].includes(err.name);
-      console.error(known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err));
-      process.exit(known ? 2 : 1);
-    },
-  );
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  return adoptCommand(parseAdoptArgs(argv));
 }
+
+if (require.main === module) runCommand(() => main(process.argv.slice(2)));

@@ -144,7 +144,7 @@ export class PlatformCluster extends pulumi.ComponentResource {
         services: config.services,
         crdSource: config.crds.directory ? "directory" : "release",
         crdFiles: Object.keys(crds.files),
-        autoscaler: autoscaler.mode === "chart" ? { mode: "chart", chart: clusterCharts.clusterAutoscaler.version, nodeGroups: autoscaler.nodeGroups } : { mode: "platform" },
+        autoscaler: autoscaler.mode === "chart" ? { mode: "chart", chart: clusterCharts.clusterAutoscaler.version, nodeGroups: autoscaler.nodeGroups } : { mode: autoscaler.mode },
         certManager: { namespace: CERT_MANAGER_NAMESPACE, chart: managed ? charts.certManager.version : "external" },
       },
     };

@@ -1,4 +1,4 @@
-import { ConfigError, parseRawValue, PROJECT, render, zodProblems, type ConfigProblem, type RawStackConfig } from "../config/load";
+import { ConfigError, parseRawValue, PROJECT, render, textProblems, zodProblems, type ConfigProblem, type RawStackConfig } from "../config/load";
 import { clusterConfigSchema, clusterSpecSchema, type ClusterConfig, type ClusterSpec, type ClusterSpecInput } from "./schema";
 
 export interface LoadedCluster {
@@ -14,13 +14,15 @@ export function loadCluster(stack: string, specInput: ClusterSpecInput, raw: Raw
   const problems: ConfigProblem[] = [];
   const specResult = clusterSpecSchema.safeParse(specInput);
   if (!specResult.success) problems.push(...zodProblems(specResult.error, specInput, specFile, ""));
+  problems.push(...textProblems(specInput, specFile, ""));
   const plain = Object.fromEntries(Object.entries(raw.values).map(([k, v]) => [k, parseRawValue(v)]));
   for (const k of raw.secret) {
     problems.push({ source: cfgFile, key: `${PROJECT}:${k}`, value: "[secret]", expected: "no secret: a cluster stack takes none (no such key)" });
     delete plain[k];
   }
+  problems.push(...textProblems(plain, cfgFile, `${PROJECT}:`));
   const cfgResult = clusterConfigSchema.safeParse(plain);
-  if (!cfgResult.success) problems.push(...zodProblems(cfgResult.error, plain, cfgFile, `${PROJECT}:`));
+  if (!cfgResult.success) problems.push(...zodProblems(cfgResult.error, plain, cfgFile, `${PROJECT}:`, raw.secret));
   if (specResult.success && cfgResult.success) {
     const spec = specResult.data;
     const config = cfgResult.data;

@@ -55,6 +55,8 @@ export const clusterConfigSchema = z.strictObject({
    */
   autoscaler: z.discriminatedUnion("mode", [
     z.strictObject({ mode: z.literal("platform") }),
+    /** Nothing scales the nodes (a laptop cluster). */
+    z.strictObject({ mode: z.literal("none") }),
     z.strictObject({
       mode: z.literal("chart"),
       /** The chart's `cloudProvider`: clusterapi, aws, gce, azure, hetzner... */

@@ -2,11 +2,12 @@
  * The auditors' report: `audit.md` for people, `audit.json` for tools. Both are built only from the
  * evaluation's rendered values, which mask secrets; writing refuses anything that still looks like one.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Evidence } from "../../policy/lib/control";
 import { FRAMEWORKS, refLabel, type FrameworkName, type FrameworkRef } from "../../policy/lib/frameworks";
 import { TOKEN_SHAPES } from "../../policy/lib/secrets";
+import { credentialKinds } from "../config/credentials";
+import { SecretLeakError, type Leak } from "../plan/artefacts";
+import { commitArtefacts } from "../plan/out-folder";
 import type { AuditResult, ControlResult, ControlStatus } from "./evaluate";
 
 /** Passing evidence rows shown per control in audit.md (all of them are in audit.json). */
@@ -167,24 +168,31 @@ export function renderMarkdown(a: AuditResult): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Throws when `text` still carries something shaped like a credential: the report must not leak. */
-export function assertNoSecrets(text: string): void {
-  for (const t of TOKEN_SHAPES) {
-    const m = t.pattern.exec(text);
-    if (m) throw new Error(`refusing to write the audit report: it contains a ${t.name}`);
-  }
+/** What `text` (the file `file`) carries that is shaped like a credential or a secret placeholder: never the value. */
+function reportLeaks(file: string, text: string): Leak[] {
+  const kinds = new Set([...TOKEN_SHAPES.filter((t) => t.pattern.test(text)).map((t) => t.name), ...credentialKinds(text)]);
+  return [...kinds].map((what) => ({ path: file, what }));
 }
 
+/** Throws a {@link SecretLeakError} when `text` still carries something shaped like a credential: the report must not leak. */
+export function assertNoSecrets(text: string, file = "audit report"): void {
+  const leaks = reportLeaks(file, text);
+  if (leaks.length > 0) throw new SecretLeakError(leaks);
+}
+
+/**
+ * Writes audit.md and audit.json under `dir`, both or neither: both are rendered and checked first,
+ * then written together (a failure part-way is undone, see `commitArtefacts`).
+ */
 export function writeAuditArtefacts(a: AuditResult, dir: string): string[] {
-  fs.mkdirSync(dir, { recursive: true });
   const md = renderMarkdown(a);
   const json = `${JSON.stringify({ ...a, frameworks: frameworkSummary(a) }, null, 2)}\n`;
-  assertNoSecrets(md);
-  assertNoSecrets(json);
-  const files = [path.join(dir, "audit.md"), path.join(dir, "audit.json")];
-  fs.writeFileSync(files[0], md);
-  fs.writeFileSync(files[1], json);
-  return files;
+  const leaks = [...reportLeaks("audit.md", md), ...reportLeaks("audit.json", json)];
+  if (leaks.length > 0) throw new SecretLeakError(leaks);
+  return commitArtefacts(dir, [
+    { path: "audit.md", content: md },
+    { path: "audit.json", content: json },
+  ]);
 }
 
 /** A few lines for a terminal: the counts, then every failing control with its violations. */

@@ -10,6 +10,7 @@ import {
   type SecretKey,
 } from "./schema";
 import { quotaProblems } from "../sizing";
+import { credentialKindIn, maskedValue } from "./credentials";
 
 export const PROJECT = "diaspomoney-platform";
 
@@ -72,21 +73,63 @@ function joinPath(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
 }
 
-export function zodProblems(error: z.ZodError, root: unknown, source: string, prefix: string): ConfigProblem[] {
+/**
+ * The problems of a failed schema parse. A value is shown only when it cannot be a secret: not under a
+ * key stored encrypted (`secretTopKeys`, the first segment of its path), not under a key named like a
+ * secret, not shaped like a credential (see `credentials.ts`).
+ */
+export function zodProblems(error: z.ZodError, root: unknown, source: string, prefix: string, secretTopKeys: ReadonlySet<string> = new Set()): ConfigProblem[] {
+  const shown = (path: PropertyKey[]) => {
+    const last = path.length ? String(path[path.length - 1]) : "";
+    return maskedValue(last, valueAt(root, path), { storedSecret: path.length > 0 && secretTopKeys.has(String(path[0])) }, render);
+  };
   return error.issues.flatMap((issue): ConfigProblem[] => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((k) => ({
         source,
         key: prefix + joinPath([...issue.path, k]),
-        value: render(valueAt(root, [...issue.path, k])),
+        value: shown([...issue.path, k]),
         expected: "no such key (unknown key: check the spelling against the README's config reference)",
       }));
     }
     const value = valueAt(root, issue.path);
     const expected =
       issue.code === "invalid_type" && value === undefined ? `a value: this key is required (${issue.expected})` : issue.message;
-    return [{ source, key: prefix + joinPath(issue.path), value: render(value), expected }];
+    return [{ source, key: prefix + joinPath(issue.path), value: shown(issue.path), expected }];
   });
+}
+
+/** Longest string any key takes: a wrapped data key is about 250 characters, a CIDR list item 43. */
+export const MAX_TEXT_LENGTH = 2048;
+
+/** Every string leaf of `root` with its path. */
+function stringLeaves(root: unknown, path: PropertyKey[] = [], out: [PropertyKey[], string][] = []): [PropertyKey[], string][] {
+  if (typeof root === "string") out.push([path, root]);
+  else if (Array.isArray(root)) root.forEach((v, i) => stringLeaves(v, [...path, i], out));
+  else if (root && typeof root === "object") for (const [k, v] of Object.entries(root)) stringLeaves(v, [...path, k], out);
+  return out;
+}
+
+/**
+ * What no key of either source may hold, whatever its schema says: a credential typed into plain
+ * config or a stack file (it would reach plan.json, manifests and outputs in clear), control
+ * characters, or text longer than {@link MAX_TEXT_LENGTH}. `skipTopKeys` are stored encrypted.
+ */
+export function textProblems(root: unknown, source: string, prefix: string, skipTopKeys: ReadonlySet<string> = new Set()): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [path, text] of stringLeaves(root)) {
+    if (path.length > 0 && skipTopKeys.has(String(path[0]))) continue;
+    const key = prefix + joinPath(path);
+    const kind = credentialKindIn(text);
+    if (kind) {
+      problems.push({ source, key, value: `(value hidden: it looks like ${kind})`, expected: "no credential in plain configuration: store it with `pulumi config set --secret`, or reference a Kubernetes Secret" });
+    } else if (text.length > MAX_TEXT_LENGTH) {
+      problems.push({ source, key, value: `(${text.length} characters)`, expected: `at most ${MAX_TEXT_LENGTH} characters` });
+    } else if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text)) {
+      problems.push({ source, key, value: render(text), expected: "printable text: no control characters or line breaks" });
+    }
+  }
+  return problems;
 }
 
 export function parseRawValue(raw: string): unknown {
@@ -117,6 +160,7 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
     problems.push({ source: specFile, key: "mongodb.members", value: render(members), expected: "a replica set of at least 3 members in production" });
   }
   problems.push(...shardingProblems(spec, specFile, production));
+  problems.push(...dataProblems(spec, config, specFile, cfgFile));
   if (spec.app.maxReplicas < spec.app.replicas) {
     problems.push({ source: specFile, key: "app.maxReplicas", value: render(spec.app.maxReplicas), expected: `at least app.replicas (${spec.app.replicas})` });
   }
@@ -164,20 +208,117 @@ function crossChecks(stack: string, spec: EnvironmentSpec, config: DeploymentCon
       expected: "the API server's endpoint CIDRs in production (kubectl get endpoints kubernetes -n default): operators may call only them",
     });
   }
-  problems.push(...quotaProblems(stack, spec));
+  // An orphan kafka.controllers block is reported by dataProblems; the sizing reads the pools without it.
+  const sized = spec.kafka.dedicatedControllers === 0 && spec.kafka.controllers ? { ...spec, kafka: { ...spec.kafka, controllers: undefined } } : spec;
+  problems.push(...quotaProblems(stack, sized));
   if (spec.features.waf && !spec.features.manageZone) {
     problems.push({ source: specFile, key: "features.waf", value: "true", expected: "false unless features.manageZone is on (the WAF is a zone-wide ruleset, owned by the stack that manages the zone)" });
   }
   if (spec.features.atlas && !config.atlas) {
     problems.push({ source: cfgFile, key: key("atlas"), value: "(not set)", expected: "the Atlas organisation, access list and encryption key, because features.atlas is on" });
   }
-  const required = (Object.keys(secretKeys) as SecretKey[]).filter((k) => spec.features.atlas || !atlasSecretKeys.includes(k));
+  const cloudflareOn = config.integrations.cloudflare;
+  if (cloudflareOn && !config.cloudflare) {
+    problems.push({ source: cfgFile, key: key("cloudflare"), value: "(not set)", expected: "the Cloudflare zone, account and edge ranges, because integrations.cloudflare is on" });
+  }
+  if (!config.cloudflare && !config.ingress) {
+    problems.push({ source: cfgFile, key: key("ingress.allowedSourceRanges"), value: "(not set)", expected: "the networks allowed to reach the load balancer, since no Cloudflare block gives its ranges" });
+  }
+  if (production && spec.edge.certificates !== "letsencrypt") {
+    problems.push({ source: specFile, key: "edge.certificates", value: render(spec.edge.certificates), expected: '"letsencrypt" in production: browsers trust no internal CA' });
+  }
+  // Cloudflare's token is for the DNS-01 challenges of Let's Encrypt (and for the zone, when managed here).
+  const needsCloudflareToken = cloudflareOn || spec.edge.certificates === "letsencrypt";
+  const required = (Object.keys(secretKeys) as SecretKey[])
+    .filter((k) => spec.features.atlas || !atlasSecretKeys.includes(k))
+    .filter((k) => needsCloudflareToken || k !== "cloudflareApiToken");
   for (const k of required) {
     if (!secretsSet.has(k)) {
       problems.push({ source: cfgFile, key: key(k), value: "(not set)", expected: `a secret: ${secretKeys[k]} (pulumi config set --secret ${k})` });
     } else if (!raw.secret.has(k)) {
       problems.push({ source: cfgFile, key: key(k), value: "(plain text)", expected: `an encrypted value: pulumi config set --secret ${k}` });
     }
+  }
+  return problems;
+}
+
+/** Longest retention any topic may keep: ten years, beyond any legal retention period (and far from overflowing retention.ms). */
+export const MAX_RETENTION_HOURS = 10 * 366 * 24;
+
+const CRON_FIELDS: readonly { name: string; min: number; max: number; names?: readonly string[] }[] = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day of month", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12, names: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"] },
+  { name: "day of week", min: 0, max: 7, names: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] },
+];
+
+/**
+ * What is wrong with a five-field cron schedule, field by field (`*`, values, ranges `a-b`, steps
+ * `/n`, lists `a,b`, month and day names), or undefined when the schedule is valid. What Kubernetes
+ * CronJobs and the operators' backup schedulers accept, minus the `@daily` shorthands.
+ */
+export function cronProblem(schedule: string): string | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5) return `5 fields, found ${fields.length}`;
+  for (const [i, field] of fields.entries()) {
+    const f = CRON_FIELDS[i];
+    const value = (text: string): number | undefined => {
+      const named = f.names?.indexOf(text.toUpperCase()) ?? -1;
+      if (named >= 0) return f.names === CRON_FIELDS[3].names ? named + 1 : named;
+      return /^\d{1,2}$/.test(text) ? Number(text) : undefined;
+    };
+    for (const item of field.split(",")) {
+      const m = /^(\*|([^-/]+)(?:-([^-/]+))?)(?:\/(\d{1,2}))?$/.exec(item);
+      if (!m) return `the ${f.name} field "${field}" is not a value, range, step or list`;
+      if (m[4] !== undefined && Number(m[4]) < 1) return `the ${f.name} field "${field}" has a step of 0`;
+      if (m[1] === "*") continue;
+      const from = value(m[2]);
+      const to = m[3] === undefined ? from : value(m[3]);
+      if (from === undefined || to === undefined) return `the ${f.name} field "${field}" is not a value, range, step or list`;
+      if (from < f.min || to > f.max || from > to) {
+        return `the ${f.name} field "${field}" is outside ${f.min}-${f.max}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The data services' rules that span keys, checked here so that the components, which also check
+ * them (an invalid cluster must never be half-registered), are never the first to find a mistake.
+ */
+function dataProblems(spec: EnvironmentSpec, config: DeploymentConfig, specFile: string, cfgFile: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { kafka, mongodb } = spec;
+  if (kafka.dedicatedControllers === 0) {
+    if (kafka.controllers) {
+      problems.push({ source: specFile, key: "kafka.controllers", value: "(set)", expected: "no kafka.controllers block when kafka.dedicatedControllers is 0: it sizes dedicated controllers only" });
+    }
+    if (kafka.brokers % 2 === 0) {
+      problems.push({
+        source: specFile,
+        key: "kafka.brokers",
+        value: render(kafka.brokers),
+        expected: "an odd number of brokers when kafka.dedicatedControllers is 0 (each broker is also a KRaft controller, and a quorum needs an odd count); or set dedicatedControllers to 3 or 5",
+      });
+    }
+  }
+  kafka.topics.forEach((t, i) => {
+    if (t.retentionHours > MAX_RETENTION_HOURS) {
+      problems.push({ source: specFile, key: `kafka.topics[${i}].retentionHours`, value: render(t.retentionHours), expected: `at most ${MAX_RETENTION_HOURS} hours (ten years)` });
+    }
+  });
+  const schedule = mongodb.backup.schedule;
+  const cron = cronProblem(schedule);
+  if (cron) {
+    problems.push({ source: specFile, key: "mongodb.backup.schedule", value: render(schedule), expected: `a valid five-field cron schedule such as "0 2 * * *": ${cron}` });
+  } else if (spec.features.atlas && !/^\d{1,2}\s+\d{1,2}\s+\*\s+\*\s+\*$/.test(schedule.trim())) {
+    problems.push({ source: specFile, key: "mongodb.backup.schedule", value: render(schedule), expected: 'a daily schedule "<minute> <hour> * * *" when features.atlas is on: Atlas snapshots once a day at a reference time' });
+  }
+  const smtpPort = Number(config.alerting.smtpSmarthost.split(":").pop());
+  if (!(smtpPort >= 1 && smtpPort <= 65535)) {
+    problems.push({ source: cfgFile, key: `${PROJECT}:alerting.smtpSmarthost`, value: render(config.alerting.smtpSmarthost), expected: "host:port with a port from 1 to 65535" });
   }
   return problems;
 }
@@ -216,14 +357,21 @@ export function loadEnvironment(stack: string, specInput: EnvironmentSpecInput, 
   const specResult = environmentSpecSchema.safeParse(specInput);
   if (!specResult.success) problems.push(...zodProblems(specResult.error, specInput, specFile, ""));
 
+  problems.push(...textProblems(specInput, specFile, ""));
+
   const secretsSet = new Set<string>();
   const plain: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw.values)) {
-    if (k in secretKeys) secretsSet.add(k);
-    else plain[k] = parseRawValue(v);
+    if (k in secretKeys) {
+      secretsSet.add(k);
+      if (raw.secret.has(k) && v.trim() === "") {
+        problems.push({ source: cfgFile, key: `${PROJECT}:${k}`, value: "(empty secret)", expected: `a non-empty secret: ${secretKeys[k as SecretKey]} (pulumi config set --secret ${k})` });
+      }
+    } else plain[k] = parseRawValue(v);
   }
+  problems.push(...textProblems(plain, cfgFile, `${PROJECT}:`, raw.secret));
   const cfgResult = deploymentConfigSchema.safeParse(plain);
-  if (!cfgResult.success) problems.push(...zodProblems(cfgResult.error, plain, cfgFile, `${PROJECT}:`));
+  if (!cfgResult.success) problems.push(...zodProblems(cfgResult.error, plain, cfgFile, `${PROJECT}:`, raw.secret));
 
   if (specResult.success && cfgResult.success) {
     // An integration turned off in this installation's config turns off what the spec builds on it.

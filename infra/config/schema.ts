@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { networksOf, parseNetwork, wholeInternetIn } from "../net";
 
 /**
  * The two sources of an environment's configuration, and their rules.
@@ -207,6 +208,12 @@ export const environmentSpecSchema = z.strictObject({
      * set zone-wide, rejects staging certificates (error 526): "staging" is only for debugging issuance.
      */
     acmeEnvironment: z.enum(["staging", "production"]),
+    /**
+     * Who signs the hosts' certificates: Let's Encrypt (DNS-01 on Cloudflare, the default), or the
+     * environment's internal CA from the cluster stack (`cluster-ca`: a laptop cluster, not reachable
+     * from the internet; browsers must trust that CA). Production always uses Let's Encrypt.
+     */
+    certificates: z.enum(["letsencrypt", "cluster-ca"]).default("letsencrypt"),
     /** Rate limit per client IP on the app route. */
     rateLimit: z.strictObject({ average: positiveInt, burst: positiveInt }),
     /**
@@ -237,9 +244,40 @@ export const environmentSpecSchema = z.strictObject({
 export type EnvironmentSpecInput = z.input<typeof environmentSpecSchema>;
 export type EnvironmentSpec = z.output<typeof environmentSpecSchema>;
 
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-f:]+\/\d{1,3}$/i, "an IPv4 or IPv6 CIDR such as 203.0.113.0/24");
+/**
+ * A network in canonical CIDR notation, parsed by the address library (infra/net.ts): one spelling per
+ * network, so that what the program emits and what reviewers read is the network it means.
+ */
+const cidr = z.string().superRefine((text, ctx) => {
+  const parsed = parseNetwork(text);
+  if (!parsed.ok) ctx.addIssue({ code: "custom", message: `an IPv4 or IPv6 network in CIDR notation such as 203.0.113.0/24 (${parsed.reason})` });
+  else if (parsed.network.canonical !== text) {
+    const { canonical, hostBitsSet, prefix } = parsed.network;
+    const message = hostBitsSet ? `the network ${canonical}: the address has bits set beyond the /${prefix} prefix` : `the same network spelt canonically, ${canonical}`;
+    ctx.addIssue({ code: "custom", message });
+  }
+});
+
+/**
+ * Networks that must be bounded: neither one entry nor the list as a whole may cover every IPv4 or
+ * IPv6 address, in any spelling (`1.2.3.4/0`, `::ffff:0:0/96`, two halves).
+ */
+const boundedCidrs = (what: string) =>
+  z
+    .array(cidr)
+    .min(1)
+    .superRefine((list, ctx) => {
+      const message = (family: string, together: string) => `${what}, never the whole internet (${together} every ${family} address)`;
+      let alone = false;
+      list.forEach((text, i) => {
+        const family = wholeInternetIn(networksOf([text]));
+        if (family) ctx.addIssue({ code: "custom", path: [i], message: message(family, "this network covers") });
+        alone ||= family !== undefined;
+      });
+      const family = wholeInternetIn(networksOf(list));
+      if (family && !alone) ctx.addIssue({ code: "custom", message: message(family, "these networks together cover") });
+    });
+
 const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address");
 const imageRef = z
   .string()
@@ -273,9 +311,9 @@ export const kubernetesTargetSchema = z.strictObject({
     /**
      * Addresses of the Kubernetes API server's endpoints (`kubectl get endpoints kubernetes -n default`).
      * Operators' egress (443 and 6443) is limited to them; when unset, to any address on those ports
-     * (refused in production).
+     * (refused in production). Never the whole internet: that is what leaving the key unset means.
      */
-    apiServerCidrs: z.array(cidr).min(1).optional(),
+    apiServerCidrs: boundedCidrs("the API server's endpoint addresses").optional(),
   });
 
 export const deploymentConfigSchema = z.strictObject({
@@ -298,19 +336,25 @@ export const deploymentConfigSchema = z.strictObject({
   integrations: z
     .strictObject({ cloudflare: z.boolean().default(true), atlas: z.boolean().default(true) })
     .default({ cloudflare: true, atlas: true }),
-  cloudflare: z.strictObject({
-    zoneId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare zone id"),
-    accountId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare account id"),
-    /** Cloudflare's published edge ranges: the only sources allowed to reach the load balancer. */
-    ipRanges: z.array(cidr).min(1),
-  }),
+  /** Required where Cloudflare fronts the environment (`integrations.cloudflare`, the default). */
+  cloudflare: z
+    .strictObject({
+      zoneId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare zone id"),
+      accountId: z.string().regex(/^[a-f0-9]{32}$/, "a 32-character hexadecimal Cloudflare account id"),
+      /** Cloudflare's published edge ranges: the only sources allowed to reach the load balancer. */
+      ipRanges: boundedCidrs("Cloudflare's published edge ranges (https://www.cloudflare.com/ips/)"),
+    })
+    .optional(),
+  /**
+   * Where nothing fronts the load balancer (`integrations.cloudflare` off and no `cloudflare` block):
+   * the networks allowed to reach it (a laptop's own and its cluster's, for the local stack).
+   */
+  ingress: z.strictObject({ allowedSourceRanges: boundedCidrs("the networks allowed to reach the load balancer") }).optional(),
   atlas: z
     .strictObject({
       orgId: z.string().regex(/^[a-f0-9]{24}$/, "a 24-character hexadecimal Atlas organisation id"),
-      /** Networks allowed to reach the Atlas cluster. Never 0.0.0.0/0. */
-      accessList: z
-        .array(cidr.refine((c) => !/^0\.0\.0\.0\/0$|^::\/0$/.test(c), "a bounded network, never the whole internet"))
-        .min(1),
+      /** Networks allowed to reach the Atlas cluster. Never the whole internet. */
+      accessList: boundedCidrs("the networks allowed to reach the Atlas cluster"),
       /** Customer-managed key (AWS KMS) for Atlas encryption at rest. */
       encryptionKey: z.strictObject({
         awsKmsKeyId: z.string().min(1),

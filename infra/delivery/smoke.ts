@@ -2,7 +2,11 @@
 // The deploy workflow runs it after `pulumi up`; a person runs the same command after a rollback or
 // during an incident. GET <url>/api/health (the app's liveness: it answers `{"status":"ok"}` as long
 // as the process serves, whatever the state of its databases) until it answers 200 with that body,
-// or the attempts run out. Exit 0 when healthy, 1 when not, 2 on a usage error.
+// or the attempts run out. Exit 0 when healthy, 1 when not, 2 on a usage error (infra/cli.ts).
+import { runCommand, UsageError } from "../cli";
+import { credentialKind } from "../config/credentials";
+
+export { UsageError } from "../cli";
 
 export interface SmokeOptions {
   /** How many requests at most, the first included. */
@@ -34,13 +38,6 @@ export interface SmokeResult {
   attempts: Attempt[];
 }
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(`${message}\n${USAGE}`);
-    this.name = "UsageError";
-  }
-}
-
 const USAGE = `usage: npm run smoke -- <url> [--attempts N] [--delay D] [--timeout D] [--path P]
   <url>        base URL of the app, e.g. https://dev.diaspomoney.fr (checks <url>${defaultSmokeOptions.path})
   --attempts   requests at most, default ${defaultSmokeOptions.attempts}
@@ -49,10 +46,12 @@ const USAGE = `usage: npm run smoke -- <url> [--attempts N] [--delay D] [--timeo
   --path       path to check, default ${defaultSmokeOptions.path} (the readiness probe is /api/health/ready)
   durations:   500ms, 10s, 2m; a bare number is seconds`;
 
+const usage = (message: string) => new UsageError(message, USAGE);
+
 /** `500ms`, `10s`, `2m`, or a bare number of seconds, to milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`"${text}" is not a duration (500ms, 10s, 2m)`);
+  if (!m) throw usage(`"${text}" is not a duration (500ms, 10s, 2m)`);
   const factor = m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1_000;
   return Math.round(Number(m[1]) * factor);
 }
@@ -65,13 +64,18 @@ function formatDuration(ms: number): string {
 
 /** `https://host` + `/api/health`; a URL that already ends with the path is kept as it is. */
 export function healthUrl(base: string, path: string): string {
+  // The health endpoint is public, and the URL is printed on every attempt and in the deploy log: a
+  // credential has no place in it, and is not echoed back either.
+  const kind = credentialKind(base);
+  if (kind) throw usage(`the URL looks like ${kind}: give the bare URL of the app`);
   let url: URL;
   try {
     url = new URL(base);
   } catch {
-    throw new UsageError(`"${base}" is not a URL: give the scheme, e.g. https://${base}`);
+    throw usage(`"${base}" is not a URL: give the scheme, e.g. https://${base}`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new UsageError(`"${base}" is not an http(s) URL`);
+  if (url.username || url.password) throw usage("the URL holds a user name: give the bare URL of the app");
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw usage(`"${base}" is not an http(s) URL`);
   const trimmed = url.pathname.replace(/\/+$/, "");
   url.pathname = trimmed.endsWith(path) ? trimmed : `${trimmed}${path}`;
   url.search = "";
@@ -87,41 +91,41 @@ export function parseSmokeArgs(argv: string[]): { url: string; options: SmokeOpt
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
-      if (v === undefined || v === "") throw new UsageError(`${flag} needs a value`);
+      if (v === undefined || v === "") throw usage(`${flag} needs a value`);
       return v;
     };
     switch (flag) {
       case "--attempts": {
         const v = value();
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > limits.attempts) {
-          throw new UsageError(`--attempts must be a whole number from 1 to ${limits.attempts}, not "${v}"`);
+          throw usage(`--attempts must be a whole number from 1 to ${limits.attempts}, not "${v}"`);
         }
         options.attempts = Number(v);
         break;
       }
       case "--delay":
         options.delayMs = parseDuration(value());
-        if (options.delayMs > limits.delayMs) throw new UsageError(`--delay must be at most ${formatDuration(limits.delayMs)}`);
+        if (options.delayMs > limits.delayMs) throw usage(`--delay must be at most ${formatDuration(limits.delayMs)}`);
         break;
       case "--timeout":
         options.timeoutMs = parseDuration(value());
         if (options.timeoutMs < 1 || options.timeoutMs > limits.timeoutMs) {
-          throw new UsageError(`--timeout must be between 1ms and ${formatDuration(limits.timeoutMs)}`);
+          throw usage(`--timeout must be between 1ms and ${formatDuration(limits.timeoutMs)}`);
         }
         break;
       case "--path": {
         const v = value();
-        if (!v.startsWith("/")) throw new UsageError(`--path must start with "/", not "${v}"`);
+        if (!v.startsWith("/")) throw usage(`--path must start with "/", not "${v}"`);
         options.path = v;
         break;
       }
       default:
-        if (flag.startsWith("-")) throw new UsageError(`unknown option ${flag}`);
-        if (base !== undefined) throw new UsageError(`unexpected argument "${arg}"`);
+        if (flag.startsWith("-")) throw usage(`unknown option ${flag}`);
+        if (base !== undefined) throw usage(`unexpected argument "${arg}"`);
         base = arg;
     }
   }
-  if (base === undefined) throw new UsageError("missing <url>");
+  if (base === undefined) throw usage("missing <url>");
   return { url: healthUrl(base, options.path), options };
 }
 
@@ -233,12 +237,4 @@ export async function main(argv: string[], out: (line: string) => void = console
   return result.healthy ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand(() => main(process.argv.slice(2)));

@@ -34,6 +34,12 @@ export const deployTargets: readonly DeployTarget[] = Object.entries(branchToSta
   url: `https://${environments[stack].hosts.app}`,
 }));
 
+/**
+ * Stacks no branch deploys: `local` runs on a developer's own cluster and is brought up by hand
+ * (README.md, "The local stack"). Every other stack of `stacks/` has exactly one deploy target.
+ */
+export const handDeployedStacks: readonly string[] = ["local"];
+
 export function targetForBranch(branch: string): DeployTarget | undefined {
   return deployTargets.find((t) => t.branch === branch);
 }

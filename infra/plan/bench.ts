@@ -11,10 +11,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as v8 from "node:v8";
+import { STACK_NAMES, UnknownStackError } from "../../stacks";
+import { describeFailure, exitCodeOf, runCommand, UsageError } from "../cli";
 import type { PlanStats } from "./cli";
 
 const TARGET_MS = 3000;
 const TARGET_STACK = "prod";
+/** Enough for stable medians; more only keeps the machine busy. */
+const MAX_RUNS = 50;
 
 /** What one child reports, on one JSON line. */
 interface Sample {
@@ -62,12 +66,23 @@ async function child(stack: string, out: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** A child that failed: what it printed, and its exit code, which the bench passes on (2: a mistake, 1: a bug). */
+class ChildFailed extends Error {
+  constructor(
+    readonly code: 1 | 2,
+    readonly output: string,
+  ) {
+    super(output);
+    this.name = "ChildFailed";
+  }
+}
+
 function runChild(stack: string, out: string): Promise<Sample & { wallMs: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     // process.execArgv carries tsx's loader flags, so the child runs this TypeScript file as we do.
     execFile(process.execPath, [...process.execArgv, __filename, "--child", stack, out], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`plan of ${stack} failed:\n${stderr || err.message}`));
+      if (err) return reject(new ChildFailed(err.code === 2 ? 2 : 1, `plan of ${stack} failed:\n${(stderr || err.message).trim()}`));
       const wallMs = performance.now() - started;
       resolve({ ...(JSON.parse(stdout.trim().split("\n").pop()!) as Sample), wallMs });
     });
@@ -85,16 +100,36 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
 }
 
-async function main(argv: string[]): Promise<void> {
+const USAGE = `usage: npm run bench -- [--runs N] [stack...]
+       (N from 1 to ${MAX_RUNS}, default 5; stacks: ${STACK_NAMES.join(", ")}; default dev, rct, prod)`;
+
+const usage = (message: string) => new UsageError(message, USAGE);
+
+export function parseBenchArgs(argv: string[]): { runs: number; stacks: string[] } {
   let runs = 5;
   const stacks: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--runs") runs = Number(argv[++i]);
-    else if (argv[i].startsWith("--runs=")) runs = Number(argv[i].slice("--runs=".length));
-    else stacks.push(argv[i]);
+    const a = argv[i];
+    if (a === "--runs" || a.startsWith("--runs=")) {
+      const v = a === "--runs" ? argv[++i] : a.slice("--runs=".length);
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_RUNS) {
+        throw usage(`--runs takes a whole number from 1 to ${MAX_RUNS}${v === undefined ? "" : `, not "${v}"`}`);
+      }
+      runs = Number(v);
+    } else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
+    else if (!STACK_NAMES.includes(a)) throw new UnknownStackError(a);
+    else if (stacks.includes(a)) throw usage(`stack "${a}" is given twice`);
+    else stacks.push(a);
   }
-  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a positive integer");
-  if (stacks.length === 0) stacks.push("dev", "rct", "prod");
+  return { runs, stacks: stacks.length ? stacks : ["dev", "rct", "prod"] };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { runs, stacks } = parseBenchArgs(argv);
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "plan-bench-"));
   const header = ["stack", "resources", "wall", "in-process", "load", "plan", "artefacts", "report", "cpu", "peak RSS", "peak heap", "plan/resource"];
@@ -127,22 +162,25 @@ async function main(argv: string[]): Promise<void> {
         targetLine = `${TARGET_STACK}: median wall ${ms(med("wallMs"))} = ${ratio.toFixed(2)} × the ${TARGET_MS / 1000} s target (${ratio < 1 ? `${ms(TARGET_MS - med("wallMs"))} to spare` : "OVER the target"}).`;
       }
     }
+  } catch (err) {
+    if (!(err instanceof ChildFailed)) throw err;
+    console.error(err.output);
+    return err.code;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
   console.log(table(rows));
   console.log("wall: spawn to exit, as `npm run plan` minus npm itself; in-process: from process start; report: printing and policy findings; peaks: the worst run.");
   if (targetLine) console.log(targetLine);
+  return 0;
 }
 
-if (process.argv[2] === "--child") {
-  child(process.argv[3], process.argv[4]).catch((err) => {
-    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  });
-} else {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+if (require.main === module) {
+  if (process.argv[2] === "--child") {
+    // The parent prints what the child says: one line for a mistake, the stack of a bug.
+    child(process.argv[3], process.argv[4]).catch((err: unknown) => {
+      console.error(describeFailure(err));
+      process.exit(exitCodeOf(err));
+    });
+  } else runCommand(() => main(process.argv.slice(2)));
 }

@@ -3,26 +3,25 @@
 // out/<stack>) and prints the tree, counts and a summary.
 // `npm run plan -- diff <base plan.json> <head plan.json>`: the Markdown summary of what changes.
 //
-// The Pulumi SDK and the program load only when a stack is planned: usage errors and diffs answer at once.
-import * as fs from "node:fs";
+// The Pulumi SDK and the program load only when a stack is planned: usage errors, a bad --out and diffs
+// answer at once. On bad input the contract of every command holds (infra/cli.ts, docs/commands.md).
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { STACK_NAMES, UnknownStackError } from "../../stacks";
+import { runCommand, UsageError } from "../cli";
 import { diffPlans, renderDiff } from "./diff";
 import { deferUnusedSdkModules } from "./lazy-modules";
-import type { Plan } from "./run";
+import { outFolderProblem } from "./out-folder";
+import { readPlanFile } from "./plan-file";
 
 const USAGE = `usage: npm run plan -- <stack> [--out DIR]
        npm run plan -- diff <base plan.json> <head plan.json>
        (stacks: ${STACK_NAMES.join(", ")})`;
 
-/** A mistake on the command line: the message and the usage, no stack trace. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(`${message}\n${USAGE}`);
-    this.name = "UsageError";
-  }
-}
+const usage = (message: string) => new UsageError(message, USAGE);
+
+/** The repository (run.ts's ROOT, known here without loading the SDK). */
+const REPOSITORY = path.resolve(__dirname, "..", "..");
 
 export interface PlanArgs {
   stack: string;
@@ -41,16 +40,17 @@ export function parsePlanArgs(argv: string[]): PlanArgs {
     const value = (flag: string) => {
       if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
       const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
+      if (v === undefined || v.startsWith("--")) throw usage(`${flag} needs a value`);
       return v;
     };
     if (a === "--out" || a.startsWith("--out=")) out = value("--out");
     else if (a === "--config-dir" || a.startsWith("--config-dir=")) configDir = value("--config-dir");
-    else if (a.startsWith("-")) throw new UsageError(`unknown option "${a}"`);
+    else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
     else if (!stack) stack = a;
-    else throw new UsageError(`unexpected argument "${a}"`);
+    else throw usage(`unexpected argument "${a}"`);
   }
-  if (!stack) throw new UsageError("missing stack name");
+  if (!stack) throw usage("missing stack name");
+  // An empty --out stays empty: the folder check refuses it rather than writing into the current folder.
   return { stack, out: out && path.resolve(out), configDir: configDir && path.resolve(configDir) };
 }
 
@@ -65,9 +65,17 @@ export interface PlanStats {
   reportMs?: number;
 }
 
+/** `DIR` unless it cannot hold the artefacts: checked before the plan runs, so a mistake costs no wait. */
+export function checkedOutFolder(dir: string): string {
+  const problem = outFolderProblem(dir);
+  if (problem) throw usage(`--out ${JSON.stringify(dir)} ${problem}`);
+  return path.resolve(dir);
+}
+
 /** Plans a stack and writes its artefacts; validation errors are thrown before anything is written. */
 export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promise<number> {
   if (!STACK_NAMES.includes(args.stack)) throw new UnknownStackError(args.stack);
+  const out = checkedOutFolder(args.out ?? path.join(REPOSITORY, "out", args.stack));
   deferUnusedSdkModules();
   let mark = performance.now();
   const lap = () => {
@@ -83,7 +91,6 @@ export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promis
     import("./tree"),
   ]);
   stats.loadMs = lap();
-  const out = args.out ?? path.join(ROOT, "out", args.stack);
   const configDir = args.configDir ?? ROOT;
   const plan = await planOffline(args.stack, readStackConfigFile(args.stack, configDir), prepare, configDir);
   stats.planMs = lap();
@@ -107,29 +114,18 @@ export async function planCommand(args: PlanArgs, stats: PlanStats = {}): Promis
   return 0;
 }
 
-function readPlanFile(file: string): Plan {
-  if (!fs.existsSync(file)) throw new UsageError(`no such plan: ${file} (write one with \`npm run plan -- <stack> --out DIR\`)`);
-  let plan: Plan;
-  try {
-    plan = JSON.parse(fs.readFileSync(file, "utf8")) as Plan;
-  } catch (err) {
-    throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
-  }
-  if (!plan || !Array.isArray(plan.resources) || typeof plan.stack !== "string") throw new UsageError(`${file} is not a plan.json (no "stack" and "resources")`);
-  plan.outputs ??= {};
-  return plan;
-}
-
 /** Prints the Markdown diff of two plan files. Changes are the expected result: exit 0. */
 export function diffCommand(argv: string[]): number {
-  if (argv.length !== 2) throw new UsageError("diff takes two plan.json files: the base, then the head");
+  const option = argv.find((a) => a.startsWith("-"));
+  if (option) throw usage(`unknown option "${option}" for diff`);
+  if (argv.length !== 2) throw usage("diff takes two plan.json files: the base, then the head");
   const [base, head] = argv.map(readPlanFile);
   process.stdout.write(renderDiff(diffPlans(base, head)));
   return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv[0] === "-h" || argv[0] === "--help") {
+  if (argv.includes("-h") || argv.includes("--help")) {
     console.log(USAGE);
     return 0;
   }
@@ -137,14 +133,4 @@ export async function main(argv: string[]): Promise<number> {
   return planCommand(parsePlanArgs(argv));
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      // Mistakes the user fixes from the message alone: no stack trace (classes loaded lazily, hence the names).
-      const known = err instanceof Error && ["ConfigError", "UnknownStackError", "UsageError", "SecretLeakError", "ClusterContractError"].includes(err.name);
-      console.error(known ? (err as Error).message : err instanceof Error ? (err.stack ?? err.message) : String(err));
-      process.exit(known ? 2 : 1);
-    },
-  );
-}
+if (require.main === module) runCommand(() => main(process.argv.slice(2)));

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as YAML from "yaml";
-import { ConfigError, PROJECT } from "../config/load";
+import { ConfigError, PROJECT, type ConfigProblem } from "../config/load";
 import { installRecorder, offlineStackOutputs, RecordingMonitor, SECRET, type RecordedResource } from "./recorder";
 import { getMonitor, waitForRPCs } from "../sdk-internals";
 
@@ -55,12 +55,24 @@ export function readStackConfigFile(stack: string, root = ROOT): StackConfig {
   }
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
+  const problems: ConfigProblem[] = [];
+  const spelledAs = new Map<string, string>();
   for (const [key, value] of Object.entries(doc.config ?? {})) {
     const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+    // `app` and `diaspomoney-platform:app` are one key: given twice, which one wins is not the user's choice.
+    const earlier = spelledAs.get(fullKey);
+    if (earlier !== undefined) {
+      problems.push({ source, key: fullKey, value: "(given twice)", expected: `one spelling of the key: "${earlier}" and "${key}" both set it` });
+    }
+    spelledAs.set(fullKey, key);
     let secret = false;
     const resolve = (v: unknown, at: string): unknown => {
       if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v) {
         secret = true;
+        const cipher = (v as { secure: unknown }).secure;
+        if (typeof cipher !== "string" || cipher.trim() === "") {
+          problems.push({ source, key: at, value: "(empty secret)", expected: "a value set with `pulumi config set --secret`: an empty `secure:` decrypts to nothing" });
+        }
         return placeholderFor(at);
       }
       if (Array.isArray(v)) return v.map((x, i) => resolve(x, `${at}[${i}]`));
@@ -71,6 +83,7 @@ export function readStackConfigFile(stack: string, root = ROOT): StackConfig {
     values[fullKey] = typeof resolved === "string" ? resolved : JSON.stringify(resolved);
     if (secret) secretKeys.push(fullKey);
   }
+  if (problems.length > 0) throw new ConfigError(stack, problems);
   return { values, secretKeys };
 }
 

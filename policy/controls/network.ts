@@ -5,9 +5,9 @@
 import { resourceControl, stackControl, type Findings, type Subject, subjectOf } from "../lib/control";
 import { GDPR, PCI } from "../lib/frameworks";
 import { asArray, get, isEmptySelector, isObject, k8sName, namespaceOf, operatorPods, podsOf, selectorMatches, T, walk, WORKLOAD_TYPES } from "../lib/k8s";
+import { isNetwork, wholeInternetOf } from "../lib/net";
 
 const TRAEFIK_NAME = "traefik";
-const OPEN = new Set(["0.0.0.0/0", "::/0", "0.0.0.0"]);
 
 function isTraefik(labels: Record<string, string> | undefined): boolean {
   return labels?.["app.kubernetes.io/name"] === TRAEFIK_NAME;
@@ -138,16 +138,41 @@ function cidrsAt(values: unknown, key: string): { path: string; cidrs: unknown }
   return found;
 }
 
+/** A CIDR as a resource carries it, with where it is (`from[1].ipBlock.cidr`, `[0]`). */
+interface Block {
+  at: string;
+  cidr: unknown;
+}
+
+const blocksOf = (cidrs: unknown[], at: (i: number) => string): Block[] => cidrs.map((cidr, i) => ({ at: at(i), cidr }));
+
+/** The `ipBlock` CIDRs among a rule's peers (`from` or `to`). */
+function ipBlocks(peers: unknown[], side: "from" | "to"): Block[] {
+  return peers.flatMap((peer: any, j) => (peer?.ipBlock ? [{ at: `${side}[${j}].ipBlock.cidr`, cidr: peer.ipBlock.cidr }] : []));
+}
+
+/** The entries that are not networks, as a phrase naming where they are; undefined when all are. */
+function notNetworks(blocks: Block[]): string | undefined {
+  const invalid = blocks.filter((b) => !isNetwork(b.cidr)).map((b) => b.at);
+  return invalid.length === 0 ? undefined : `${invalid.join(", ")} ${invalid.length === 1 ? "is not a network" : "are not networks"}`;
+}
+
+/** Why networks that must be bounded are not (not networks, or every address of a family in any spelling); undefined when they are. */
+function unbounded(blocks: Block[]): string | undefined {
+  const family = wholeInternetOf(blocks.map((b) => b.cidr));
+  return notNetworks(blocks) ?? (family && `${blocks.length === 1 ? "it admits" : "together they admit"} every ${family} address`);
+}
+
 function checkRanges(s: Subject, f: Findings, path: string, ranges: unknown, what: string): void {
-  const list = asArray<string>(ranges);
-  const open = list.filter((c) => OPEN.has(c));
-  f.expect(list.length > 0 && open.length === 0, s, path, ranges, `${what} must list bounded source ranges (never 0.0.0.0/0 or ::/0)`);
+  const list = asArray<unknown>(ranges);
+  const problem = list.length === 0 ? "none listed" : unbounded(blocksOf(list, (i) => `[${i}]`));
+  f.expect(!problem, s, path, ranges, `${what} must list bounded source ranges, never the whole internet in any spelling (${problem})`);
 }
 
 export const noOpenNetworkAccess = resourceControl({
   name: "no-open-network-access",
   description:
-    "Nothing accepts traffic from the whole internet: the load balancer only from Cloudflare's ranges, Atlas only from its access list (never 0.0.0.0/0), and only Traefik's pods accept ingress from any address.",
+    "Nothing accepts traffic from the whole internet, in any spelling (networks are parsed and their union compared: 1.2.3.4/0, ::ffff:0:0/96 or two halves count): the load balancer only from Cloudflare's ranges, Atlas only from its access list, and only Traefik's pods accept ingress from any address.",
   severity: "critical",
   refs: [PCI.untrustedInbound, PCI.inboundRestricted, PCI.storageNotExposed, GDPR.integrity],
   remediation: "Set loadBalancerSourceRanges to Cloudflare's published ranges; keep Atlas access lists to named networks; restrict NetworkPolicy ipBlocks.",
@@ -173,19 +198,35 @@ export const noOpenNetworkAccess = resourceControl({
         return;
       }
       case T.atlasAccessList: {
-        const v = p.cidrBlock ?? p.ipAddress ?? p.awsSecurityGroup;
-        f.expect(typeof v === "string" && !OPEN.has(v), s, p.cidrBlock !== undefined ? "cidrBlock" : "ipAddress", v, "the Atlas access list must never admit the whole internet");
+        if (p.cidrBlock === undefined && p.ipAddress === undefined && typeof p.awsSecurityGroup === "string") {
+          f.pass(s, "awsSecurityGroup", p.awsSecurityGroup);
+          return;
+        }
+        const property = p.cidrBlock !== undefined ? "cidrBlock" : "ipAddress";
+        const problem = unbounded(blocksOf([p[property]], () => "it"));
+        f.expect(!problem, s, property, p[property], `the Atlas access list must never admit the whole internet, in any spelling${problem ? ` (${problem})` : ""}`);
         return;
       }
       case T.networkPolicy: {
         const traefik = isTraefik(p.spec?.podSelector?.matchLabels);
-        asArray(p.spec?.ingress).forEach((rule: any, i: number) => {
-          const from = asArray(rule?.from);
-          const open = from.length === 0 || from.some((peer: any) => OPEN.has(peer?.ipBlock?.cidr));
-          if (open) f.expect(traefik, s, `spec.ingress[${i}].from`, rule?.from ?? "(any source)", "only Traefik's pods may accept ingress from any address");
-          else f.pass(s, `spec.ingress[${i}].from`, rule.from);
+        const rules = asArray<any>(p.spec?.ingress);
+        let openRule = false;
+        rules.forEach((rule, i) => {
+          const path = `spec.ingress[${i}].from`;
+          const blocks = ipBlocks(asArray(rule?.from), "from");
+          const invalid = notNetworks(blocks);
+          const open = asArray(rule?.from).length === 0 || wholeInternetOf(blocks.map((b) => b.cidr)) !== undefined;
+          openRule ||= open;
+          if (invalid) f.fail(s, path, rule.from, `every ipBlock must name a network (${invalid})`);
+          else if (open) f.expect(traefik, s, path, rule?.from ?? "(any source)", "only Traefik's pods may accept ingress from any address");
+          else f.pass(s, path, rule.from);
         });
-        if (asArray(p.spec?.ingress).length === 0) f.pass(s, "spec.ingress", "(none)");
+        // Rules add up: two halves of the internet in two rules admit it as surely as 0.0.0.0/0 in one.
+        const together = wholeInternetOf(rules.flatMap((rule) => ipBlocks(asArray(rule?.from), "from").map((b) => b.cidr)));
+        if (!openRule && together && !traefik) {
+          f.fail(s, "spec.ingress", rules.map((rule) => rule?.from), `only Traefik's pods may accept ingress from any address: together the rules admit every ${together} address`);
+        }
+        if (rules.length === 0) f.pass(s, "spec.ingress", "(none)");
         return;
       }
       case T.psmdb:
@@ -231,24 +272,34 @@ export const apiServerEgressBounded = resourceControl({
     if (!settings.production) return { notApplicable: "API-server egress is bounded in production only (other tiers may leave kubernetes.apiServerCidrs unset)" };
     const spec = s.props?.spec ?? {};
     let checked = 0;
+    // Each rule on the port, then all of them: rules add up, so halves of the internet in two rules open it too.
+    const destinations: unknown[] = [];
+    let openRule = false;
     if (s.type === T.networkPolicy) {
       asArray<any>(spec.egress).forEach((rule, i) => {
         if (!allowsPort(rule?.ports, API_SERVER_PORT)) return;
         checked++;
         const to = asArray<any>(rule?.to);
-        const open = to.length === 0 || to.some((peer) => OPEN.has(peer?.ipBlock?.cidr));
-        f.expect(!open, s, `spec.egress[${i}].to`, rule?.to ?? "(any destination)", "egress on the API server's port must name the API server's addresses, not any address");
+        const blocks = ipBlocks(to, "to");
+        const problem = to.length === 0 ? "any destination" : unbounded(blocks);
+        destinations.push(...blocks.map((b) => b.cidr));
+        openRule ||= !!problem;
+        f.expect(!problem, s, `spec.egress[${i}].to`, rule?.to ?? "(any destination)", `egress on the API server's port must name the API server's addresses, not any address (${problem})`);
       });
     } else {
       asArray<any>(spec.egress).forEach((rule, i) => {
         if (!ciliumAllowsPort(rule?.toPorts, API_SERVER_PORT)) return;
         checked++;
-        const cidrs = [...asArray<string>(rule?.toCIDR), ...asArray<any>(rule?.toCIDRSet).map((c) => c?.cidr)];
-        const entities = asArray<string>(rule?.toEntities);
-        const open = cidrs.some((c) => OPEN.has(c)) || entities.some((e) => e === "world" || e === "all");
-        f.expect(!open, s, `spec.egress[${i}]`, rule, "egress on the API server's port must name the kube-apiserver entity or its addresses, not the world");
+        const cidrs = [...blocksOf(asArray(rule?.toCIDR), (k) => `toCIDR[${k}]`), ...blocksOf(asArray<any>(rule?.toCIDRSet).map((c) => c?.cidr), (k) => `toCIDRSet[${k}].cidr`)];
+        const world = asArray<string>(rule?.toEntities).some((e) => e === "world" || e === "all");
+        const problem = world ? "the world entity" : unbounded(cidrs);
+        destinations.push(...cidrs.map((b) => b.cidr));
+        openRule ||= !!problem;
+        f.expect(!problem, s, `spec.egress[${i}]`, rule, `egress on the API server's port must name the kube-apiserver entity or its addresses, not the world (${problem})`);
       });
     }
+    const together = wholeInternetOf(destinations);
+    if (!openRule && together) f.fail(s, "spec.egress", spec.egress, `egress on the API server's port must name the API server's addresses: together the rules on it admit every ${together} address`);
     if (checked === 0) f.pass(s, "spec.egress", "(no rule on the API server's port)");
   },
 });

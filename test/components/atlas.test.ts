@@ -45,6 +45,9 @@ describe("Atlas argument checks", () => {
   it("reject the whole internet, IPv4 or IPv6, and an empty list", () => {
     expect(() => checkAtlasArgs(args({ accessList: ["198.51.100.0/28", "0.0.0.0/0"] }))).toThrow(/0\.0\.0\.0\/0 opens the cluster/);
     expect(() => checkAtlasArgs(args({ accessList: ["::/0"] }))).toThrow(/::\/0 opens the cluster/);
+    expect(() => checkAtlasArgs(args({ accessList: ["0.0.0.0/1", "128.0.0.0/1"] }))).toThrow(/opens the cluster to the whole internet \(every IPv4 address\)/);
+    expect(() => checkAtlasArgs(args({ accessList: ["::ffff:0:0/96"] }))).toThrow(/every IPv4 address/);
+    expect(() => checkAtlasArgs(args({ accessList: ["300.1.1.1/32"] }))).toThrow(/300\.1\.1\.1\/32 \(.*\) is not a network/);
     expect(() => checkAtlasArgs(args({ accessList: [] }))).toThrow(/at least one network/);
   });
 

@@ -58,7 +58,7 @@ describe.concurrent("npm run plan", { timeout: 120_000 }, () => {
     const out = path.join(scratch, "nope");
     const run = await cli("nope", "--out", out);
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toBe('Unknown stack "nope": this project defines the stacks "cluster-nonprod", "cluster-prod", "dev", "rct", "prod" (one file each in stacks/).');
+    expect(run.stderr.trim()).toBe('Unknown stack "nope": this project defines the stacks "cluster-nonprod", "cluster-prod", "cluster-local", "dev", "rct", "prod", "local" (one file each in stacks/).');
     expect(run.stdout).toBe("");
     expect(fs.existsSync(out)).toBe(false);
   });

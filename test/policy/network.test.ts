@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { apiServerEgressBounded, clusterAccessMatchesCni, namespaceDefaultDeny, noOpenNetworkAccess, onlyTraefikLoadBalancer, podsSelectedByNetworkPolicy } from "../../policy/controls/network";
+import { BOUNDED, WHOLE_INTERNET } from "../networks";
 import { ACCEPTANCE, deployment, evaluate, k8s, messages } from "./harness";
 
 const NS = "diaspomoney-prod";
@@ -155,5 +156,56 @@ describe("cluster-access-matches-cni", () => {
   it("reads a cluster stack's CNI from its contract, and does not apply when no output names one", async () => {
     expect((await evaluate(clusterAccessMatchesCni, onCilium, undefined, { contract: { cni: "cilium" } })).status).toBe("fail");
     expect((await evaluate(clusterAccessMatchesCni, onCilium)).status).toBe("not-applicable");
+  });
+});
+
+describe("the whole internet, in any spelling", () => {
+  const lb = (ranges: string[]) => k8s("kubernetes:core/v1:Service", "traefik", NS, { metadata: { labels: { "app.kubernetes.io/name": "traefik" } }, spec: { type: "LoadBalancer", loadBalancerSourceRanges: ranges } });
+  const access = (inputs: Record<string, string>) => ({ type: "mongodbatlas:index/projectIpAccessList:ProjectIpAccessList", name: "access", inputs: { projectId: "p", ...inputs } });
+  const ingressFrom = (...rules: string[][]) =>
+    k8s(NETPOL, "grafana", NS, { spec: { podSelector: { matchLabels: { "app.kubernetes.io/name": "grafana" } }, ingress: rules.map((cidrs) => ({ from: cidrs.map((cidr) => ({ ipBlock: { cidr } })) })) } });
+
+  it.each(WHOLE_INTERNET)("fails %j (every %s address) as load balancer sources, NetworkPolicy sources and API-server destinations", async (list, family) => {
+    const open = await evaluate(noOpenNetworkAccess, [lb(list), ingressFrom(list)]);
+    expect(messages(open)).toEqual([
+      expect.stringMatching(`a LoadBalancer must list bounded source ranges, never the whole internet in any spelling \\((it admits|together they admit) every ${family} address\\)`),
+      expect.stringContaining("spec.ingress[0].from is"),
+    ]);
+    const api = await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(list)])]);
+    expect(messages(api)).toEqual([expect.stringMatching(`egress on the API server's port must name the API server's addresses, not any address \\((it admits|together they admit) every ${family} address\\)`)]);
+  });
+
+  it.each(WHOLE_INTERNET.filter(([list]) => list.length === 1))("fails the Atlas access list entry %j", async ([cidrBlock]) => {
+    expect(messages(await evaluate(noOpenNetworkAccess, [access({ cidrBlock })]))).toEqual([
+      expect.stringContaining(`cidrBlock is "${cidrBlock}"; the Atlas access list must never admit the whole internet, in any spelling (it admits every`),
+    ]);
+  });
+
+  it.each(BOUNDED.map((list) => [list]))("passes bounded sources %j", async (list) => {
+    expect((await evaluate(noOpenNetworkAccess, [lb(list), ingressFrom(list), ...list.map((cidrBlock) => access({ cidrBlock }))])).status).toBe("pass");
+    expect((await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(list)])])).status).toBe("pass");
+  });
+
+  it("adds up the rules of a policy: halves of the internet in two rules open it", async () => {
+    expect(messages(await evaluate(noOpenNetworkAccess, [ingressFrom(["0.0.0.0/1"], ["128.0.0.0/1"])]))).toEqual([
+      expect.stringContaining("spec.ingress is [[{\"ipBlock\":{\"cidr\":\"0.0.0.0/1\"}}],[{\"ipBlock\":{\"cidr\":\"128.0.0.0/1\"}}]]; only Traefik's pods may accept ingress from any address: together the rules admit every IPv4 address"),
+    ]);
+    const cilium = companion({ endpointSelector: { matchLabels: OPERATOR }, egress: ["::/1", "8000::/1"].map((cidr) => ({ toCIDRSet: [{ cidr }], toPorts: [{ ports: [{ port: "6443", protocol: "TCP" }] }] })) });
+    expect(messages(await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(["10.20.0.0/28"]), apiRule(["0.0.0.0/1", "128.0.0.0/1"])]), cilium]))).toEqual([
+      expect.stringContaining(`NetworkPolicy ${INFRA}/psmdb-operator: spec.egress[1].to is`),
+      expect.stringContaining(`CiliumNetworkPolicy ${INFRA}/psmdb-operator-cluster-access: spec.egress is`),
+    ]);
+  });
+
+  it("fails what is not a network, and an Atlas address of 0.0.0.0 (any address to many systems); passes a security group", async () => {
+    const r = await evaluate(noOpenNetworkAccess, [lb(["173.245.48.0/20", "300.1.1.1/8", "10.1/8"]), ingressFrom(["10.0.0.0/8", "everything"]), access({ cidrBlock: "10.0.0.0/33" }), access({ ipAddress: "0.0.0.0" })]);
+    expect(messages(r)).toEqual([
+      expect.stringContaining("a LoadBalancer must list bounded source ranges, never the whole internet in any spelling ([1], [2] are not networks)"),
+      expect.stringContaining("every ipBlock must name a network (from[1].ipBlock.cidr is not a network)"),
+      expect.stringContaining('cidrBlock is "10.0.0.0/33"; the Atlas access list must never admit the whole internet, in any spelling (it is not a network)'),
+      expect.stringContaining('ipAddress is "0.0.0.0"; the Atlas access list must never admit the whole internet, in any spelling (it admits every IPv4 address)'),
+    ]);
+    expect((await evaluate(noOpenNetworkAccess, [access({ awsSecurityGroup: "sg-0123456789abcdef0" })])).status).toBe("pass");
+    expect(messages(await evaluate(apiServerEgressBounded, [operatorPolicy([apiRule(["10.20.0.0/28", "10.20.0.1/33"])])]))).toEqual([expect.stringContaining("(to[1].ipBlock.cidr is not a network)")]);
   });
 });

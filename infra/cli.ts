@@ -1,0 +1,54 @@
+// What every command (`plan`, `plan -- diff`, `audit`, `adopt`, `smoke`, `bench`) does when it fails,
+// so that they all keep one contract (docs/commands.md):
+//   0  done;
+//   1  a bug or an unexpected failure: the stack trace, to report;
+//   2  a mistake the user fixes from the message alone (an argument, a file, the configuration, the
+//      output folder): the message, no stack trace, nothing written.
+
+/** A mistake on the command line: the message, then the command's usage. */
+export class UsageError extends Error {
+  constructor(message: string, usage?: string) {
+    super(usage ? `${message}\n${usage}` : message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * The errors whose message says all there is to fix. Matched by name rather than class: the commands
+ * load the SDK and the program lazily, so these classes may not be loaded when the command fails.
+ */
+export const USER_ERRORS: ReadonlySet<string> = new Set([
+  "UsageError",
+  "UnknownStackError",
+  "ConfigError",
+  "ClusterContractError",
+  "SecretLeakError",
+  "OutputError",
+  "PlanFileError",
+]);
+
+export function isUserError(err: unknown): err is Error {
+  return err instanceof Error && USER_ERRORS.has(err.name);
+}
+
+/** The exit code of a failure: 2 for the user's mistake, 1 for anything else. */
+export function exitCodeOf(err: unknown): 1 | 2 {
+  return isUserError(err) ? 2 : 1;
+}
+
+/** What a failure prints on stderr: the message of a user's mistake, the stack of anything else. */
+export function describeFailure(err: unknown): string {
+  if (isUserError(err)) return err.message;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** Runs a command's `main` as the process: its result is the exit code, a failure is reported as above. */
+export function runCommand(main: () => Promise<number>): void {
+  (async () => main())().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(describeFailure(err));
+      process.exit(exitCodeOf(err));
+    },
+  );
+}
