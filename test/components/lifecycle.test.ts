@@ -18,7 +18,8 @@ import {
 import { inputs, planProgram } from "../harness";
 import * as k8s from "@pulumi/kubernetes";
 
-const CRDS = path.resolve(__dirname, "..", "..", "..", "shared", "upstream", "crds");
+// The upstream CRDs beside the checkout (`../shared`), or where `SHARED_DIR` says, as in `.ci/run`.
+const CRDS = path.join(process.env.SHARED_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared"), "upstream", "crds");
 
 /** The served version's status schema of a CRD file. */
 function statusSchema(file: string): any {
