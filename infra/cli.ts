@@ -5,6 +5,18 @@
 //   2  a mistake the user fixes from the message alone (an argument, a file, the configuration, the
 //      output folder): the message, no stack trace, nothing written.
 
+import { credentialKind } from "./config/credentials";
+
+/**
+ * A command-line argument as a message may show it: quoted and cut to 80 characters, or, when it is
+ * shaped like a credential (a URL with a password, a token), only what it looks like.
+ */
+export function shownArgument(arg: string): string {
+  const kind = credentialKind(arg);
+  if (kind) return `(an argument that looks like ${kind}, not shown)`;
+  return JSON.stringify(arg.length > 80 ? `${arg.slice(0, 77)}...` : arg);
+}
+
 /** A mistake on the command line: the message, then the command's usage. */
 export class UsageError extends Error {
   constructor(message: string, usage?: string) {

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { STACK_NAMES, UnknownStackError } from "../../stacks";
-import { runCommand, UsageError } from "../cli";
+import { runCommand, shownArgument, UsageError } from "../cli";
 import { commitArtefacts, outFileProblem } from "../plan/out-folder";
 import { PlanFileError, readPlanFile } from "../plan/plan-file";
 import { adoptionOf, parseCloudflareListing, type Adoption, type AdoptOptions } from "./import-file";
@@ -39,7 +39,7 @@ export function parseAdoptArgs(argv: string[]): AdoptArgs {
       args[flags[flag]] = path.resolve(value);
     } else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
     else if (!args.stack) args.stack = a;
-    else throw usage(`unexpected argument "${a}"`);
+    else throw usage(`unexpected argument ${shownArgument(a)}`);
   }
   if (!args.stack) throw usage("missing stack name");
   // A given --out is refused at once; adoptCommand checks the default one before planning.

@@ -5,7 +5,7 @@
 // fail the run). The SDK and the program load only once the command line is known to be right.
 import * as path from "node:path";
 import { STACK_NAMES, UnknownStackError } from "../../stacks";
-import { runCommand, UsageError } from "../cli";
+import { runCommand, shownArgument, UsageError } from "../cli";
 import { OutputError, outFolderProblem, reasonOf } from "../plan/out-folder";
 
 const USAGE = `usage: npm run audit -- <stack> [--out DIR]
@@ -29,7 +29,7 @@ export function parseAuditArgs(argv: string[]): AuditArgs {
       if (out === undefined || (a === "--out" && out.startsWith("--"))) throw usage("--out needs a value");
     } else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
     else if (!stack) stack = a;
-    else throw usage(`unexpected argument "${a}"`);
+    else throw usage(`unexpected argument ${shownArgument(a)}`);
   }
   if (!stack) throw usage("missing stack name");
   if (!STACK_NAMES.includes(stack)) throw new UnknownStackError(stack);

@@ -3,7 +3,7 @@
 // during an incident. GET <url>/api/health (the app's liveness: it answers `{"status":"ok"}` as long
 // as the process serves, whatever the state of its databases) until it answers 200 with that body,
 // or the attempts run out. Exit 0 when healthy, 1 when not, 2 on a usage error (infra/cli.ts).
-import { runCommand, UsageError } from "../cli";
+import { runCommand, shownArgument, UsageError } from "../cli";
 import { credentialKind } from "../config/credentials";
 
 export { UsageError } from "../cli";
@@ -121,7 +121,7 @@ export function parseSmokeArgs(argv: string[]): { url: string; options: SmokeOpt
       }
       default:
         if (flag.startsWith("-")) throw usage(`unknown option ${flag}`);
-        if (base !== undefined) throw usage(`unexpected argument "${arg}"`);
+        if (base !== undefined) throw usage(`unexpected argument ${shownArgument(arg)}`);
         base = arg;
     }
   }

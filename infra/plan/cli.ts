@@ -8,7 +8,7 @@
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { STACK_NAMES, UnknownStackError } from "../../stacks";
-import { runCommand, UsageError } from "../cli";
+import { runCommand, shownArgument, UsageError } from "../cli";
 import { diffPlans, renderDiff } from "./diff";
 import { deferUnusedSdkModules } from "./lazy-modules";
 import { outFolderProblem } from "./out-folder";
@@ -47,7 +47,7 @@ export function parsePlanArgs(argv: string[]): PlanArgs {
     else if (a === "--config-dir" || a.startsWith("--config-dir=")) configDir = value("--config-dir");
     else if (a.startsWith("-")) throw usage(`unknown option "${a}"`);
     else if (!stack) stack = a;
-    else throw usage(`unexpected argument "${a}"`);
+    else throw usage(`unexpected argument ${shownArgument(a)}`);
   }
   if (!stack) throw usage("missing stack name");
   // An empty --out stays empty: the folder check refuses it rather than writing into the current folder.

@@ -181,9 +181,11 @@ describe("arguments", () => {
     [["https://x.fr", "--path", "api/health"], /--path must start with "\/"/],
     [["https://x.fr", "--retries", "3"], /unknown option --retries/],
     [["https://x.fr", "https://y.fr"], /unexpected argument "https:\/\/y\.fr"/],
+    [["https://x.fr", "https://ops:Hunter2-pass@y.fr"], /unexpected argument \(an argument that looks like a URL with a user and password, not shown\)/],
   ])("rejects %j with a usage message", (argv, message) => {
     expect(() => parseSmokeArgs(argv as string[])).toThrow(UsageError);
     expect(() => parseSmokeArgs(argv as string[])).toThrow(message);
+    expect(() => parseSmokeArgs(argv as string[])).not.toThrow(/Hunter2/);
   });
 });
 
