@@ -80,8 +80,11 @@ describe.each([
   });
 });
 
-describe("the pack's copy", () => {
-  it("parses exactly as the program does", () => {
+describe("the pack's networks", () => {
+  it("are the program's: one implementation, so the plan and the audit read networks alike", () => {
+    expect(program.parseNetwork).toBe(pack.parseNetwork);
+    expect(program.networksOf).toBe(pack.networksOf);
+    expect(program.wholeInternetIn).toBe(pack.wholeInternetIn);
     fc.assert(
       fc.property(fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), fc.string()), fc.option(fc.integer({ min: -1, max: 130 })), (address, prefix) => {
         const text = prefix === null ? address : `${address}/${prefix}`;

@@ -3,8 +3,9 @@ import * as ipaddr from "ipaddr.js";
 /**
  * Networks parsed and compared as ranges of addresses, never as strings: "the whole internet" has many
  * spellings (`1.2.3.4/0`, `0::/0`, two halves, `::ffff:0:0/96`), and each must be recognised.
- * A copy of `infra/net.ts` (the pack may import nothing from outside `policy/`; test/net.test.ts runs
- * both on the same cases), followed by what the controls add: source lists as resources carry them.
+ * The one implementation: the program's config checks and components use it too (through
+ * `infra/net.ts`), since the pack may import nothing from outside `policy/`. After the shared part,
+ * what the controls add: source lists as resources carry them.
  */
 
 export type Family = "IPv4" | "IPv6";
