@@ -212,6 +212,41 @@ export interface CertificateRequest {
   secretName: string;
 }
 
+/**
+ * One cert-manager Certificate per request, signed by `issuer`, all with the platform's key policy
+ * (ECDSA P-256, a new key on each renewal). Returns each Secret name by Certificate name.
+ */
+function issueCertificates(
+  name: string,
+  certificates: CertificateRequest[],
+  namespace: pulumi.Input<string>,
+  labels: Labeller,
+  issuer: { kind: "Issuer" | "ClusterIssuer"; name: string },
+  opts: pulumi.CustomResourceOptions,
+): Record<string, string> {
+  const secretNames: Record<string, string> = {};
+  for (const cert of certificates) {
+    secretNames[cert.name] = cert.secretName;
+    new k8s.apiextensions.CustomResource(
+      `${name}-${cert.name}`,
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: cert.name, namespace, labels: labels(cert.name) },
+        spec: {
+          secretName: cert.secretName,
+          secretTemplate: { labels: labels(cert.secretName) },
+          dnsNames: cert.dnsNames,
+          issuerRef: { group: "cert-manager.io", ...issuer },
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+        },
+      },
+      opts,
+    );
+  }
+  return secretNames;
+}
+
 export interface AcmeCertificatesArgs {
   /** Namespace of the Issuer, its Cloudflare token and the certificates' Secrets. */
   namespace: pulumi.Input<string>;
@@ -286,26 +321,7 @@ export class AcmeCertificates extends pulumi.ComponentResource {
       { parent: this, dependsOn: [...after, token] },
     );
 
-    this.secretNames = {};
-    for (const cert of args.certificates) {
-      this.secretNames[cert.name] = cert.secretName;
-      new k8s.apiextensions.CustomResource(
-        `${name}-${cert.name}`,
-        {
-          apiVersion: "cert-manager.io/v1",
-          kind: "Certificate",
-          metadata: { name: cert.name, namespace: ns, labels: args.labels(cert.name) },
-          spec: {
-            secretName: cert.secretName,
-            secretTemplate: { labels: args.labels(cert.secretName) },
-            dnsNames: cert.dnsNames,
-            issuerRef: { group: "cert-manager.io", kind: "Issuer", name: issuerName },
-            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-          },
-        },
-        { parent: this, dependsOn: [...after, issuer] },
-      );
-    }
+    this.secretNames = issueCertificates(name, args.certificates, ns, args.labels, { kind: "Issuer", name: issuerName }, { parent: this, dependsOn: [...after, issuer] });
 
     this.registerOutputs({ issuer: issuerName, server: args.server, secretNames: this.secretNames });
   }
@@ -333,26 +349,7 @@ export class CaCertificates extends pulumi.ComponentResource {
 
   constructor(name: string, args: CaCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("diaspomoney:edge:CaCertificates", name, {}, opts);
-    this.secretNames = {};
-    for (const cert of args.certificates) {
-      this.secretNames[cert.name] = cert.secretName;
-      new k8s.apiextensions.CustomResource(
-        `${name}-${cert.name}`,
-        {
-          apiVersion: "cert-manager.io/v1",
-          kind: "Certificate",
-          metadata: { name: cert.name, namespace: args.namespace, labels: args.labels(cert.name) },
-          spec: {
-            secretName: cert.secretName,
-            secretTemplate: { labels: args.labels(cert.secretName) },
-            dnsNames: cert.dnsNames,
-            issuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: args.clusterIssuer },
-            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-          },
-        },
-        { parent: this, dependsOn: args.after ?? [] },
-      );
-    }
+    this.secretNames = issueCertificates(name, args.certificates, args.namespace, args.labels, { kind: "ClusterIssuer", name: args.clusterIssuer }, { parent: this, dependsOn: args.after ?? [] });
     this.registerOutputs({ issuer: args.clusterIssuer, secretNames: this.secretNames });
   }
 }
