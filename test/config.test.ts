@@ -3,7 +3,7 @@ import { ConfigError, loadEnvironment, type RawStackConfig } from "../infra/conf
 import { FIELD_ENCRYPTION_PURPOSES } from "../infra/config/schema";
 import { readStackConfigFile } from "../infra/plan/run";
 import { environments, environmentFor, UnknownStackError } from "../stacks";
-import { configObject, planStack } from "./harness";
+import { configErrorOf, configObject, planStack } from "./harness";
 
 /** The checked-in config of a stack, as the program receives it (short keys). */
 function rawConfig(stack: string, change: Record<string, unknown> = {}, plain: string[] = []): RawStackConfig {
@@ -23,16 +23,6 @@ function rawConfig(stack: string, change: Record<string, unknown> = {}, plain: s
   return { values, secret };
 }
 
-function problemsOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
-
 const clone = <T>(v: T): T => structuredClone(v);
 
 describe("configuration validation", () => {
@@ -44,7 +34,7 @@ describe("configuration validation", () => {
   it("rejects negative replicas, naming the stack, key, value and expectation", () => {
     const spec = clone(environments.dev) as any;
     spec.app.replicas = -2;
-    const err = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    const err = configErrorOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
     expect(err.stackName).toBe("dev");
     expect(err.problems).toContainEqual(expect.objectContaining({ source: "stacks/dev.ts", key: "app.replicas", value: "-2" }));
     expect(err.message).toMatch(/stack "dev"/);
@@ -54,7 +44,7 @@ describe("configuration validation", () => {
   it("rejects fewer than 3 Kafka brokers", () => {
     const spec = clone(environments.rct) as any;
     spec.kafka.brokers = 2;
-    const err = problemsOf(() => loadEnvironment("rct", spec, rawConfig("rct")));
+    const err = configErrorOf(() => loadEnvironment("rct", spec, rawConfig("rct")));
     expect(err.problems.map((p) => p.key)).toContain("kafka.brokers");
     expect(err.problems.find((p) => p.key === "kafka.brokers")!.expected).toMatch(/at least 3 brokers/);
   });
@@ -62,14 +52,14 @@ describe("configuration validation", () => {
   it("rejects an even MongoDB replica set in prod", () => {
     const spec = clone(environments.prod) as any;
     spec.mongodb.members = 4;
-    const err = problemsOf(() => loadEnvironment("prod", spec, rawConfig("prod")));
+    const err = configErrorOf(() => loadEnvironment("prod", spec, rawConfig("prod")));
     expect(err.problems).toContainEqual(expect.objectContaining({ key: "mongodb.members", value: "4" }));
   });
 
   it("rejects a single MongoDB member in prod but allows it in dev", () => {
     const spec = clone(environments.prod) as any;
     spec.mongodb.members = 1;
-    expect(problemsOf(() => loadEnvironment("prod", spec, rawConfig("prod"))).problems[0].expected).toMatch(/at least 3 members/);
+    expect(configErrorOf(() => loadEnvironment("prod", spec, rawConfig("prod"))).problems[0].expected).toMatch(/at least 3 members/);
     expect(loadEnvironment("dev", environments.dev, rawConfig("dev")).spec.mongodb.members).toBe(1);
   });
 
@@ -77,16 +67,16 @@ describe("configuration validation", () => {
     const spec = clone(environments.dev) as any;
     spec.hosts.app = "Dev_DiaspoMoney.fr";
     spec.hosts.grafana = "grafana.dev.diaspomoney.fr";
-    const err = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    const err = configErrorOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
     // The schema error stops the cross checks, so fix the first to see the second.
     expect(err.problems.map((p) => p.key)).toContain("hosts.app");
     spec.hosts.app = "dev.diaspomoney.fr";
-    const err2 = problemsOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
+    const err2 = configErrorOf(() => loadEnvironment("dev", spec, rawConfig("dev")));
     expect(err2.problems).toEqual([expect.objectContaining({ key: "hosts.grafana", value: '"grafana.dev.diaspomoney.fr"' })]);
   });
 
   it("rejects a missing required key", () => {
-    const err = problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { kubernetes: undefined })));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { kubernetes: undefined })));
     expect(err.problems).toContainEqual(expect.objectContaining({ source: "Pulumi.dev.yaml", key: "diaspomoney-platform:kubernetes", value: "(not set)" }));
   });
 
@@ -94,7 +84,7 @@ describe("configuration validation", () => {
     const cfg = rawConfig("dev", { alertting: { emailTo: "x@y.fr" } });
     const spec = clone(environments.dev) as any;
     spec.kafka.brokerz = 3;
-    const err = problemsOf(() => loadEnvironment("dev", spec, cfg));
+    const err = configErrorOf(() => loadEnvironment("dev", spec, cfg));
     expect(err.problems).toContainEqual(expect.objectContaining({ key: "diaspomoney-platform:alertting", expected: expect.stringMatching(/unknown key/) }));
     expect(err.problems).toContainEqual(expect.objectContaining({ key: "kafka.brokerz", source: "stacks/dev.ts" }));
   });
@@ -103,7 +93,7 @@ describe("configuration validation", () => {
     const spec = clone(environments.prod) as any;
     spec.app.replicas = -1;
     spec.kafka.brokers = 1;
-    const err = problemsOf(() =>
+    const err = configErrorOf(() =>
       loadEnvironment("prod", spec, rawConfig("prod", { cloudflare: { zoneId: "nope", accountId: "x", ipRanges: [] }, typo: 1 })),
     );
     expect(err.problems.map((p) => p.key).sort()).toEqual(
@@ -119,7 +109,7 @@ describe("configuration validation", () => {
   });
 
   it("requires secrets, and requires them encrypted", () => {
-    const err = problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { sentryDsn: undefined }, ["smtpPassword"])));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { sentryDsn: undefined }, ["smtpPassword"])));
     expect(err.problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:smtpPassword", value: "(plain text)" }),
       expect.objectContaining({ key: "diaspomoney-platform:sentryDsn", value: "(not set)" }),
@@ -129,7 +119,7 @@ describe("configuration validation", () => {
 
   it("requires a digest-pinned image in prod only", () => {
     const tagged = { ...configObject("prod", "app"), image: "ghcr.io/diaspomoney/diaspomoney-web:1.0.0", release: { strategy: "rolling" } };
-    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: tagged })));
+    const err = configErrorOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: tagged })));
     expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:app.image", expected: expect.stringMatching(/pinned by digest/) })]);
     expect(loadEnvironment("rct", environments.rct, rawConfig("rct", { app: tagged })).config.app.image).toBe(tagged.image);
   });
@@ -137,11 +127,11 @@ describe("configuration validation", () => {
   it("requires the canary and blue/green images pinned by digest in prod too", () => {
     const pinned = `ghcr.io/diaspomoney/web:1.0.0@sha256:${"c".repeat(64)}`;
     const canary = { ...configObject("prod", "app"), image: pinned, release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 5 } };
-    expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: canary }))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: canary }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryImage", expected: expect.stringMatching(/pinned by digest/) }),
     ]);
     const blueGreen = { ...configObject("prod", "app"), image: pinned, release: { strategy: "blueGreen", blueImage: pinned, greenImage: "ghcr.io/diaspomoney/web:2.0.0", active: "blue" } };
-    expect(problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: blueGreen }))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { app: blueGreen }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.greenImage" }),
     ]);
     const ok = { ...blueGreen, release: { ...blueGreen.release, greenImage: pinned } };
@@ -150,7 +140,7 @@ describe("configuration validation", () => {
 
   it("bounds the canary weight to a percentage", () => {
     const app = { ...configObject("dev", "app"), image: "ghcr.io/diaspomoney/web:1.0.0", release: { strategy: "canary", canaryImage: "ghcr.io/diaspomoney/web:1.1.0", canaryWeight: 150 } };
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app }))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.release.canaryWeight", value: "150" }),
     ]);
   });
@@ -162,20 +152,20 @@ describe("configuration validation", () => {
     expect(loadEnvironment("dev", environments.dev, rawConfig("dev")).config.app.fieldEncryption.dataKeys.map((k) => k.purpose)).toEqual(["banking", "contact", "identity"]);
     // The KMS defaults to Vault Transit in the cluster.
     expect(loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { ...app, fieldEncryption: { dataKeys: app.fieldEncryption.dataKeys } } })).config.app.fieldEncryption.kms).toEqual({ provider: "vault-transit" });
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity, banking]))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity, banking]))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[3].id", expected: "each key id once (banking-1 appears twice)" }),
     ]);
     // A raw 256-bit key is not a wrapped key, and a missing purpose would stop every pod at start-up.
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([{ ...banking, wrapped: "q".repeat(43) + "=" }, contact]))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("dev", environments.dev, withKeys([{ ...banking, wrapped: "q".repeat(43) + "=" }, contact]))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[0].wrapped", expected: "a wrapped key: a Vault Transit ciphertext (vault:v<n>:<base64>)" }),
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys", expected: "a data key for each purpose the app encrypts (missing: identity)" }),
     ]);
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity], { provider: "aws-kms", keyArn: "arn:aws:kms:eu-west-3:123456789012:alias/x", region: "eu-west-3" }))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("dev", environments.dev, withKeys([banking, contact, identity], { provider: "aws-kms", keyArn: "arn:aws:kms:eu-west-3:123456789012:alias/x", region: "eu-west-3" }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[0].wrapped", expected: "a wrapped key: the base64 ciphertext blob of AWS KMS" }),
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[1].wrapped" }),
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption.dataKeys[2].wrapped" }),
     ]);
-    expect(problemsOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image: app.image } }))).problems).toEqual([
+    expect(configErrorOf(() => loadEnvironment("dev", environments.dev, rawConfig("dev", { app: { image: app.image } }))).problems).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:app.fieldEncryption", value: "(not set)" }),
     ]);
   });
@@ -189,7 +179,7 @@ describe("configuration validation", () => {
     const file = rawConfig("prod");
     const atlas = JSON.parse(file.values.atlas);
     atlas.accessList = ["0.0.0.0/0"];
-    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { atlas })));
+    const err = configErrorOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { atlas })));
     expect(err.problems).toEqual([expect.objectContaining({ key: "diaspomoney-platform:atlas.accessList[0]", value: '"0.0.0.0/0"' })]);
   });
 
@@ -197,7 +187,7 @@ describe("configuration validation", () => {
     const kubernetes = JSON.parse(rawConfig("prod").values.kubernetes);
     expect(kubernetes.apiServerCidrs?.length).toBeGreaterThan(0);
     const { apiServerCidrs: _, ...without } = kubernetes;
-    const err = problemsOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { kubernetes: without })));
+    const err = configErrorOf(() => loadEnvironment("prod", environments.prod, rawConfig("prod", { kubernetes: without })));
     expect(err.problems).toEqual([expect.objectContaining({ source: "Pulumi.prod.yaml", key: "diaspomoney-platform:kubernetes.apiServerCidrs", value: "(not set)" })]);
     expect(err.message).toMatch(/kubectl get endpoints kubernetes/);
     const dev = JSON.parse(rawConfig("dev").values.kubernetes);

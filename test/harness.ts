@@ -5,7 +5,7 @@
 import { prepare } from "../infra/program";
 import { planOffline, readStackConfigFile, runPlan, type Plan, type StackConfig } from "../infra/plan/run";
 import type { RecordedResource } from "../infra/plan/recorder";
-import { PROJECT } from "../infra/config/load";
+import { ConfigError, PROJECT } from "../infra/config/load";
 
 export type { Plan, RecordedResource };
 
@@ -96,4 +96,15 @@ export function loaderInput(stack: string, change: Record<string, unknown> = {},
   for (const [k, v] of Object.entries(change)) values[k] = typeof v === "string" ? v : JSON.stringify(v);
   for (const k of drop) delete values[k];
   return { values, secret: new Set(file.secretKeys.map((k) => k.slice(PROJECT.length + 1)).filter((k) => !drop.includes(k))) };
+}
+
+/** The ConfigError `fn` throws; anything else it throws is rethrown, and not throwing fails the test. */
+export function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
 }

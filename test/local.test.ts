@@ -4,33 +4,15 @@
  * or Atlas, charts installed.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadEnvironment, PROJECT, type RawStackConfig } from "../infra/config/load";
-import { readStackConfigFile } from "../infra/plan/run";
+import { loadEnvironment } from "../infra/config/load";
 import { environments } from "../stacks";
 import { local } from "../stacks/local";
 import { prod } from "../stacks/prod";
-import { cachedPlan, configObject, inputs, k8sObject, ofType, planStack } from "./harness";
+import { cachedPlan, configErrorOf, configObject, inputs, k8sObject, loaderInput, ofType, planStack } from "./harness";
 
 const ns = "diaspomoney-local";
 
-function rawConfig(stack: string, change: Record<string, unknown> = {}, drop: string[] = []): RawStackConfig {
-  const file = readStackConfigFile(stack);
-  const values: Record<string, string> = {};
-  for (const [k, v] of Object.entries(file.values)) values[k.slice(PROJECT.length + 1)] = v;
-  for (const [k, v] of Object.entries(change)) values[k] = typeof v === "string" ? v : JSON.stringify(v);
-  for (const k of drop) delete values[k];
-  return { values, secret: new Set(file.secretKeys.map((k) => k.slice(PROJECT.length + 1)).filter((k) => !drop.includes(k))) };
-}
-
-function problems(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("no ConfigError");
-}
+const problems = (fn: () => unknown) => configErrorOf(fn).problems;
 
 describe("the local stack", () => {
   it("runs one app replica, one MongoDB member and the smallest Redis and Kafka the rules allow", async () => {
@@ -77,25 +59,25 @@ describe("the local stack", () => {
 describe("configuration of certificates and ingress", () => {
   it("refuses the cluster CA in production: browsers trust no internal CA", () => {
     const spec = { ...prod, edge: { ...prod.edge, certificates: "cluster-ca" as const } };
-    expect(problems(() => loadEnvironment("prod", spec, rawConfig("prod")))).toEqual([
+    expect(problems(() => loadEnvironment("prod", spec, loaderInput("prod")))).toEqual([
       expect.objectContaining({ source: "stacks/prod.ts", key: "edge.certificates", value: '"cluster-ca"', expected: expect.stringContaining('"letsencrypt" in production') }),
     ]);
   });
 
   it("asks for the Cloudflare token only where Let's Encrypt or Cloudflare needs it", () => {
-    expect(loadEnvironment("local", environments.local, rawConfig("local")).config.cloudflare).toBeUndefined();
+    expect(loadEnvironment("local", environments.local, loaderInput("local")).config.cloudflare).toBeUndefined();
     const letsencrypt = { ...local, edge: { ...local.edge, certificates: "letsencrypt" as const } };
-    expect(problems(() => loadEnvironment("local", letsencrypt, rawConfig("local")))).toEqual([
+    expect(problems(() => loadEnvironment("local", letsencrypt, loaderInput("local")))).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:cloudflareApiToken", value: "(not set)" }),
     ]);
   });
 
   it("needs the Cloudflare block where the integration is on, and some allowed networks either way", () => {
-    expect(problems(() => loadEnvironment("local", environments.local, rawConfig("local", { integrations: { cloudflare: true, atlas: false } })))).toEqual([
+    expect(problems(() => loadEnvironment("local", environments.local, loaderInput("local", { integrations: { cloudflare: true, atlas: false } })))).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:cloudflare", expected: expect.stringContaining("integrations.cloudflare is on") }),
       expect.objectContaining({ key: "diaspomoney-platform:cloudflareApiToken", value: "(not set)" }),
     ]);
-    expect(problems(() => loadEnvironment("local", environments.local, rawConfig("local", {}, ["ingress"])))).toEqual([
+    expect(problems(() => loadEnvironment("local", environments.local, loaderInput("local", {}, ["ingress"])))).toEqual([
       expect.objectContaining({ key: "diaspomoney-platform:ingress.allowedSourceRanges", value: "(not set)" }),
     ]);
   });

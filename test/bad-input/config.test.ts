@@ -7,17 +7,7 @@ import { ConfigError, cronProblem, loadEnvironment, MAX_RETENTION_HOURS, MAX_TEX
 import { loadCluster } from "../../infra/cluster/load";
 import { readStackConfigFile } from "../../infra/plan/run";
 import { clusters, environments } from "../../stacks";
-import { loaderInput } from "../harness";
-
-function failure(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { configErrorOf, loaderInput } from "../harness";
 
 const problem = (err: ConfigError, key: string): ConfigProblem | undefined => err.problems.find((p) => p.key === key);
 
@@ -80,13 +70,13 @@ describe("the configuration never echoes a secret", () => {
     const token = "cf-token-value-that-must-not-show-0123456789";
     const raw = loaderInput("prod", { cloudflareApiTokn: token });
     raw.secret.add("cloudflareApiTokn");
-    const err = failure(() => loadEnvironment("prod", environments.prod, raw));
+    const err = configErrorOf(() => loadEnvironment("prod", environments.prod, raw));
     expect(problem(err, "diaspomoney-platform:cloudflareApiTokn")).toMatchObject({ value: "(secret value hidden)", expected: expect.stringContaining("no such key") });
     expect(err.message).not.toContain(token);
   });
 
   it("hides the value of an unknown plain key named like a secret", () => {
-    const err = failure(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { vaultToken: "s.0123456789abcdef" })));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { vaultToken: "s.0123456789abcdef" })));
     expect(problem(err, "diaspomoney-platform:vaultToken")?.value).toBe("(value hidden: the key names a secret)");
     expect(err.message).not.toContain("s.0123456789abcdef");
   });
@@ -94,7 +84,7 @@ describe("the configuration never echoes a secret", () => {
   it("hides the value of a known key that fails its schema when the key is stored encrypted", () => {
     const raw = loaderInput("rct", { alerting: { emailTo: "not-an-address-p4ssw0rd" } });
     raw.secret.add("alerting");
-    const err = failure(() => loadEnvironment("rct", environments.rct, raw));
+    const err = configErrorOf(() => loadEnvironment("rct", environments.rct, raw));
     expect(err.problems.length).toBeGreaterThan(0);
     expect(err.message).not.toContain("p4ssw0rd");
     for (const p of err.problems.filter((p) => p.key.startsWith("diaspomoney-platform:alerting"))) expect(p.value).toMatch(/^\((secret value hidden|not set)\)$/);
@@ -102,7 +92,7 @@ describe("the configuration never echoes a secret", () => {
 
   it("refuses an empty secret, naming the key", () => {
     const raw = loaderInput("dev", { smtpPassword: "" });
-    const err = failure(() => loadEnvironment("dev", environments.dev, raw));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, raw));
     expect(problem(err, "diaspomoney-platform:smtpPassword")).toMatchObject({ value: "(empty secret)", expected: expect.stringContaining("pulumi config set --secret smtpPassword") });
   });
 
@@ -115,7 +105,7 @@ describe("the configuration never echoes a secret", () => {
 describe("credentials typed into plain configuration are refused before anything is registered", () => {
   it("refuses a URL with a password in a plain key, without showing it", () => {
     const backup = { bucket: "diaspomoney-dev-backups", region: "eu-west-3", endpointUrl: "https://backup:S3cr3t-Pa55@s3.example.eu" };
-    const err = failure(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { backup })));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { backup })));
     expect(problem(err, "diaspomoney-platform:backup.endpointUrl")).toMatchObject({
       source: "Pulumi.dev.yaml",
       value: "(value hidden: it looks like a URL with a user and password)",
@@ -127,7 +117,7 @@ describe("credentials typed into plain configuration are refused before anything
   it("refuses a cloud access key in a stack file, naming the file and key", () => {
     const spec = structuredClone(environments.rct) as any;
     spec.domain = awsKeyId;
-    const err = failure(() => loadEnvironment("rct", spec, loaderInput("rct")));
+    const err = configErrorOf(() => loadEnvironment("rct", spec, loaderInput("rct")));
     expect(problem(err, "domain")).toMatchObject({ source: "stacks/rct.ts", value: "(value hidden: it looks like an AWS access key id)" });
     expect(err.message).not.toContain(awsKeyId);
   });
@@ -135,7 +125,7 @@ describe("credentials typed into plain configuration are refused before anything
   it("refuses a credential in a cluster stack's plain config", () => {
     const values = loaderInput("cluster-nonprod").values;
     values.kubernetes = JSON.stringify({ ...JSON.parse(values.kubernetes), context: slackHook });
-    const err = failure(() => loadCluster("cluster-nonprod", clusters["cluster-nonprod"], { values, secret: new Set() }));
+    const err = configErrorOf(() => loadCluster("cluster-nonprod", clusters["cluster-nonprod"], { values, secret: new Set() }));
     expect(problem(err, "diaspomoney-platform:kubernetes.context")?.value).toBe("(value hidden: it looks like a Slack webhook URL)");
     expect(err.message).not.toContain("XXXXxxxx");
   });
@@ -145,7 +135,7 @@ describe("free text is bounded and printable", () => {
   it("refuses control characters, showing them escaped", () => {
     const spec = structuredClone(environments.dev) as any;
     spec.domain = "dev.diaspomoney.fr\u001b[2J";
-    const err = failure(() => loadEnvironment("dev", spec, loaderInput("dev")));
+    const err = configErrorOf(() => loadEnvironment("dev", spec, loaderInput("dev")));
     expect(err.problems.filter((p) => p.key === "domain")).toContainEqual(
       expect.objectContaining({ value: '"dev.diaspomoney.fr\\u001b[2J"', expected: expect.stringContaining("no control characters") }),
     );
@@ -154,7 +144,7 @@ describe("free text is bounded and printable", () => {
 
   it("refuses megabytes of text without printing them", () => {
     const huge = "a".repeat(1_000_000);
-    const err = failure(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { alerting: { ...JSON.parse(loaderInput("dev").values.alerting), slackChannel: huge } })));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { alerting: { ...JSON.parse(loaderInput("dev").values.alerting), slackChannel: huge } })));
     expect(problem(err, "diaspomoney-platform:alerting.slackChannel")).toMatchObject({ value: "(1000000 characters)", expected: `at most ${MAX_TEXT_LENGTH} characters` });
     expect(err.message.length).toBeLessThan(5_000);
   });
@@ -177,7 +167,7 @@ describe("Pulumi.<stack>.yaml read offline", () => {
 
   it("refuses a key given in both its short and namespaced form, and an empty secure value, all at once", () => {
     const dir = write("dev", "config:\n  app:\n    image: a\n  diaspomoney-platform:app:\n    image: b\n  smtpPassword:\n    secure: ''\n");
-    const err = failure(() => readStackConfigFile("dev", dir));
+    const err = configErrorOf(() => readStackConfigFile("dev", dir));
     expect(err.problems).toEqual([
       expect.objectContaining({ source: "Pulumi.dev.yaml", key: "diaspomoney-platform:app", value: "(given twice)", expected: expect.stringContaining('"app" and "diaspomoney-platform:app"') }),
       expect.objectContaining({ key: "diaspomoney-platform:smtpPassword", value: "(empty secret)" }),
@@ -193,7 +183,7 @@ describe("rules the components also enforce are found by the configuration check
   };
 
   it("names kafka.brokers, not a controller count, for an even number of combined brokers", () => {
-    const err = failure(() => loadEnvironment("dev", spec("dev", (s) => (s.kafka.brokers = 4)), loaderInput("dev")));
+    const err = configErrorOf(() => loadEnvironment("dev", spec("dev", (s) => (s.kafka.brokers = 4)), loaderInput("dev")));
     expect(problem(err, "kafka.brokers")).toMatchObject({ value: "4", expected: expect.stringContaining("an odd number of brokers when kafka.dedicatedControllers is 0") });
     expect(err.message).not.toMatch(/controllers, expected/);
   });
@@ -208,13 +198,13 @@ describe("rules the components also enforce are found by the configuration check
 
   it("refuses a controllers block without dedicated controllers", () => {
     const s = spec("rct", (s) => (s.kafka.controllers = { storage: "10Gi", resources: s.kafka.resources }));
-    expect(problem(failure(() => loadEnvironment("rct", s, loaderInput("rct"))), "kafka.controllers")?.expected).toMatch(/dedicatedControllers is 0/);
+    expect(problem(configErrorOf(() => loadEnvironment("rct", s, loaderInput("rct"))), "kafka.controllers")?.expected).toMatch(/dedicatedControllers is 0/);
   });
 
   it("bounds topic retention", () => {
     const ok = spec("dev", (s) => (s.kafka.topics[0].retentionHours = MAX_RETENTION_HOURS));
     expect(loadEnvironment("dev", ok, loaderInput("dev")).stack).toBe("dev");
-    const err = failure(() => loadEnvironment("dev", spec("dev", (s) => (s.kafka.topics[0].retentionHours = 2 ** 52)), loaderInput("dev")));
+    const err = configErrorOf(() => loadEnvironment("dev", spec("dev", (s) => (s.kafka.topics[0].retentionHours = 2 ** 52)), loaderInput("dev")));
     expect(problem(err, "kafka.topics[0].retentionHours")?.expected).toBe(`at most ${MAX_RETENTION_HOURS} hours (ten years)`);
   });
 
@@ -238,16 +228,16 @@ describe("rules the components also enforce are found by the configuration check
   });
 
   it("refuses an invalid backup schedule through the loader, and a non-daily one where Atlas snapshots", () => {
-    const bad = failure(() => loadEnvironment("dev", spec("dev", (s) => (s.mongodb.backup.schedule = "0 25 * * *")), loaderInput("dev")));
+    const bad = configErrorOf(() => loadEnvironment("dev", spec("dev", (s) => (s.mongodb.backup.schedule = "0 25 * * *")), loaderInput("dev")));
     expect(problem(bad, "mongodb.backup.schedule")?.expected).toMatch(/^a valid five-field cron schedule .*: the hour field "25"/);
-    const weekly = failure(() => loadEnvironment("prod", spec("prod", (s) => (s.mongodb.backup.schedule = "0 2 * * 0")), loaderInput("prod")));
+    const weekly = configErrorOf(() => loadEnvironment("prod", spec("prod", (s) => (s.mongodb.backup.schedule = "0 2 * * 0")), loaderInput("prod")));
     expect(problem(weekly, "mongodb.backup.schedule")?.expected).toMatch(/daily schedule .* when features.atlas is on/);
     expect(loadEnvironment("dev", spec("dev", (s) => (s.mongodb.backup.schedule = "0 2 * * 0")), loaderInput("dev")).stack).toBe("dev");
   });
 
   it("refuses an SMTP port outside 1-65535", () => {
     const alerting = { ...JSON.parse(loaderInput("dev").values.alerting), smtpSmarthost: "smtp.diaspomoney.fr:70000" };
-    const err = failure(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { alerting })));
+    const err = configErrorOf(() => loadEnvironment("dev", environments.dev, loaderInput("dev", { alerting })));
     expect(problem(err, "diaspomoney-platform:alerting.smtpSmarthost")?.expected).toBe("host:port with a port from 1 to 65535");
   });
 });
