@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /** Files that test the process itself (what a fresh process has loaded): each in a process of its own. */
@@ -6,6 +7,9 @@ const FRESH_PROCESS = ["test/plan/lazy-modules.test.ts"];
 export default defineConfig({
   test: {
     pool: "forks",
+    // One worker per core (vitest's default keeps one core free): the workers wait on promtool and on
+    // the commands some tests spawn, and a 2-core CI machine would otherwise run the files one by one.
+    maxWorkers: availableParallelism(),
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // CI also keeps a machine-readable report, from which .ci/run prints its closing line.
@@ -15,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "platform",
+          setupFiles: ["test/setup/promise-stacks.ts"],
           include: ["test/**/*.test.ts", "components/**/*.test.ts", "infra/**/*.test.ts", "policy/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...FRESH_PROCESS],
           // The files of a worker share its modules instead of loading @pulumi/pulumi,
