@@ -54,13 +54,20 @@ export function describeFailure(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
-/** Runs a command's `main` as the process: its result is the exit code, a failure is reported as above. */
+/**
+ * A command's `main` run to its exit code: its result, or for a failure the code above after
+ * `report` (stderr) has printed what to fix or the stack. What `runCommand` does short of exiting.
+ */
+export async function settle(main: () => Promise<number> | number, report: (text: string) => void = console.error): Promise<number> {
+  try {
+    return await main();
+  } catch (err) {
+    report(describeFailure(err));
+    return exitCodeOf(err);
+  }
+}
+
+/** Runs a command's `main` as the process: `settle`, then exit with its code. */
 export function runCommand(main: () => Promise<number>): void {
-  (async () => main())().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(describeFailure(err));
-      process.exit(exitCodeOf(err));
-    },
-  );
+  void settle(main).then((code) => process.exit(code));
 }

@@ -124,7 +124,7 @@ export function parseBenchArgs(argv: string[]): { runs: number; stacks: string[]
   return { runs, stacks: stacks.length ? stacks : ["dev", "rct", "prod"] };
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(USAGE);
     return 0;

@@ -1,7 +1,8 @@
 /**
- * `npm run plan` as a user runs it: a child process, its exit code, its output and what it leaves on
- * disk. The processes run concurrently to keep the file quick; the usage and stack-name errors answer
- * before the SDK loads.
+ * `npm run plan` as a user runs it: its exit code, its output and what it leaves on disk. The plan of
+ * dev runs as a child process, the way npm starts it; the refusals run the command's `main` in this
+ * process, settled as the process settles it (test/cli/in-process.ts; the process boundary of a
+ * refusal is proven in test/cli/commands.test.ts).
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -9,20 +10,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../../infra/plan/cli";
 import { ROOT } from "../../infra/plan/run";
+import { inProcess, type CommandRun as Run } from "../cli/in-process";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
+/** `npm run plan -- ...args` as npm runs it: tsx on the command, in a child process. */
+function spawned(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile("npx", ["tsx", "infra/plan/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [require.resolve("tsx/cli"), "infra/plan/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -36,11 +34,13 @@ function configDir(name: string, edit: (text: string) => string): string {
   return dir;
 }
 
-// A child process loads the whole SDK: on a busy CI machine that takes far longer than a unit test.
-describe.concurrent("npm run plan", { timeout: 120_000 }, () => {
-  it("plans dev and writes plan.json, the manifests and the graph", async () => {
+const cli = (...args: string[]) => inProcess(main, ...args);
+
+describe("npm run plan", () => {
+  // A child process loads the whole SDK: on a busy CI machine that takes far longer than a unit test.
+  it("plans dev and writes plan.json, the manifests and the graph", { timeout: 120_000 }, async () => {
     const out = path.join(scratch, "dev");
-    const run = await cli("dev", "--out", out);
+    const run = await spawned("dev", "--out", out);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/diaspomoney-platform\/dev: \d+ resources \(\d+ custom, \d+ components\) of \d+ types, \d+ protected, planned in \d+ ms\n$/);
@@ -92,7 +92,8 @@ describe.concurrent("npm run plan", { timeout: 120_000 }, () => {
   });
 
   it("explains its usage on a missing stack or an unknown option, exit 2", async () => {
-    const [none, option] = await Promise.all([cli(), cli("dev", "--outdir", "x")]);
+    const none = await cli();
+    const option = await cli("dev", "--outdir", "x");
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^missing stack name\nusage: npm run plan -- <stack> \[--out DIR\]/);
     expect(option.code).toBe(2);
@@ -107,7 +108,8 @@ describe.concurrent("npm run plan", { timeout: 120_000 }, () => {
     fs.writeFileSync(a, JSON.stringify(base));
     fs.writeFileSync(b, JSON.stringify(head));
     fs.writeFileSync(junk, "{}");
-    const [diff, bad] = await Promise.all([cli("diff", a, b), cli("diff", a, junk)]);
+    const diff = await cli("diff", a, b);
+    const bad = await cli("diff", a, junk);
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain("- `kubernetes:apps/v1:Deployment` **web** (`ns/web`)\n  - `spec.replicas`: `2` → `3`");
     expect(bad.code).toBe(2);
