@@ -3,7 +3,7 @@
  * `npm run plan` uses) and gives tests the registered resources to assert on.
  */
 import { prepare } from "../infra/program";
-import { planOffline, readStackConfigFile, runPlan, type Plan, type StackConfig } from "../infra/plan/run";
+import { planOffline, readStackConfigFile, runPlan, type ClusterOutputsMemo, type Plan, type StackConfig } from "../infra/plan/run";
 import type { RecordedResource } from "../infra/plan/recorder";
 import { ConfigError, PROJECT } from "../infra/config/load";
 
@@ -42,9 +42,16 @@ export function configObject(stack: string, key: string): Record<string, any> {
   return JSON.parse(raw);
 }
 
-/** Plans `stack` with its checked-in config (optionally changed) and the real program. */
+/** The cluster stacks' planned outputs, shared by every environment planned in this worker. */
+const clusterOutputs: ClusterOutputsMemo = new Map();
+
+/**
+ * Plans `stack` with its checked-in config (optionally changed) and the real program; the cluster stack
+ * it references is planned once per worker for each config of it (the same program and file give the
+ * same outputs).
+ */
 export function planStack(stack: string, opts: PlanOptions = {}): Promise<Plan> {
-  return planOffline(stack, stackConfig(stack, opts), prepare);
+  return planOffline(stack, stackConfig(stack, opts), prepare, undefined, clusterOutputs);
 }
 
 /** Plans `stack` with a program other than the real one (for testing components in isolation). */
@@ -53,7 +60,7 @@ export function planProgram(stack: string, fn: () => Promise<Record<string, unkn
 }
 
 const planCache = new Map<string, Promise<Plan>>();
-/** The unchanged plan of `stack`, computed once per test file. */
+/** The unchanged plan of `stack`, computed once per worker (the files of a worker share modules). */
 export function cachedPlan(stack: string): Promise<Plan> {
   let p = planCache.get(stack);
   if (!p) {

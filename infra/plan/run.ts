@@ -134,6 +134,13 @@ export function referencedClusterStack(config: StackConfig): string | undefined 
 }
 
 /**
+ * The planned outputs of cluster stacks, by stack, config folder and config: a process that plans many
+ * environments with the same program (the test suite) passes one to `planOffline` so that each cluster
+ * config is planned once. `npm run plan` plans one stack and passes none.
+ */
+export type ClusterOutputsMemo = Map<string, Record<string, unknown>>;
+
+/**
  * Plans `stack` as `npm run plan` does: an environment's cluster stack first (its config from the same
  * folder), whose planned outputs stand in for the StackReference the environment reads. A reference
  * to a stack that has no config file stays unresolved, and the environment fails as it would on a
@@ -144,14 +151,21 @@ export async function planOffline(
   config: StackConfig,
   prepare: () => () => Promise<Record<string, unknown>>,
   configDir = ROOT,
+  clusterOutputs?: ClusterOutputsMemo,
 ): Promise<Plan> {
   offlineStackOutputs.clear();
   const reference = referencedClusterStack(config);
   if (reference !== undefined) {
     const clusterStack = reference.split("/").pop()!;
     if (clusterStack !== stack && fs.existsSync(path.join(configDir, `Pulumi.${clusterStack}.yaml`))) {
-      const cluster = await runPlan(clusterStack, readStackConfigFile(clusterStack, configDir), prepare);
-      offlineStackOutputs.set(reference, cluster.outputs);
+      const clusterConfig = readStackConfigFile(clusterStack, configDir);
+      const key = JSON.stringify([clusterStack, configDir, clusterConfig]);
+      let outputs = clusterOutputs?.get(key);
+      if (!outputs) {
+        outputs = (await runPlan(clusterStack, clusterConfig, prepare)).outputs;
+        clusterOutputs?.set(key, outputs);
+      }
+      offlineStackOutputs.set(reference, outputs);
     }
   }
   return runPlan(stack, config, prepare);
