@@ -1,11 +1,12 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { main } from "../../infra/adopt/cli";
 import { adoptionOf, engineUrn, parseCloudflareListing, type ImportFile } from "../../infra/adopt/import-file";
 import type { RecordedResource } from "../../infra/plan/recorder";
 import type { Plan } from "../../infra/plan/run";
+import { inProcess } from "../cli/in-process";
 import { cachedPlan } from "../harness";
 
 const P = "urn:pulumi:test::diaspomoney-platform::";
@@ -143,24 +144,26 @@ describe("the import file of dev", () => {
   });
 });
 
+// The command's main in this process, settled as its process settles it (test/cli/in-process.ts); the
+// process boundary of `npm run adopt` is proven in test/cli/commands.test.ts.
 describe("npm run adopt", () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [require.resolve("tsx/cli"), "infra/adopt/cli.ts", ...args], { cwd: path.resolve(__dirname, "..", ".."), encoding: "utf8" });
+  const cli = (args: string[]) => inProcess(main, ...args);
 
-  it("refuses an unknown stack with a clear message, exit 2, and writes nothing", () => {
+  it("refuses an unknown stack with a clear message, exit 2, and writes nothing", async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "adopt-")), "import.json");
-    const r = cli(["staging", "--out", out]);
-    expect(r.status).toBe(2);
+    const r = await cli(["staging", "--out", out]);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown stack "staging": this project defines the stacks .*"dev"/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(out)).toBe(false);
-    expect(cli(["dev", "--bogus"]).status).toBe(2);
+    expect((await cli(["dev", "--bogus"])).code).toBe(2);
   });
 
   it("writes the import file of a plan.json and prints the commands to run", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "adopt-"));
     fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(await cachedPlan("dev")));
-    const r = cli(["dev", "--plan", path.join(dir, "plan.json"), "--out", path.join(dir, "import.json")]);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await cli(["dev", "--plan", path.join(dir, "plan.json"), "--out", path.join(dir, "import.json")]);
+    expect(r.code, r.stderr).toBe(0);
     const file = JSON.parse(fs.readFileSync(path.join(dir, "import.json"), "utf8")) as ImportFile;
     expect(file.resources.filter((e) => e.type === "kubernetes:core/v1:Namespace").map((e) => e.id).sort()).toEqual(["diaspomoney-dev", "diaspomoney-dev-infra"]);
     expect(r.stdout).toMatch(/pulumi up (--target '[^']+' )*--target 'urn:pulumi:dev::diaspomoney-platform::[^']*pulumi:providers:kubernetes::kubernetes'/);
