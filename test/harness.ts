@@ -3,7 +3,7 @@
  * `npm run plan` uses) and gives tests the registered resources to assert on.
  */
 import { prepare } from "../infra/program";
-import { planOffline, readStackConfigFile, runPlan, type ClusterOutputsMemo, type Plan, type StackConfig } from "../infra/plan/run";
+import { generatedSecrets, planOffline, readStackConfigFile, runPlan, type ClusterOutputsMemo, type Plan, type StackConfig } from "../infra/plan/run";
 import type { RecordedResource } from "../infra/plan/recorder";
 import { ConfigError, PROJECT } from "../infra/config/load";
 
@@ -59,15 +59,29 @@ export function planProgram(stack: string, fn: () => Promise<Record<string, unkn
   return runPlan(stack, stackConfig(stack, opts), () => fn);
 }
 
-const planCache = new Map<string, Promise<Plan>>();
-/** The unchanged plan of `stack`, computed once per worker (the files of a worker share modules). */
-export function cachedPlan(stack: string): Promise<Plan> {
+interface Cached {
+  plan: Plan;
+  /** What the mock providers generated during that plan (generatedSecrets() right after it). */
+  generated: string[];
+}
+const planCache = new Map<string, Promise<Cached>>();
+function cached(stack: string): Promise<Cached> {
   let p = planCache.get(stack);
   if (!p) {
-    p = planStack(stack);
+    p = planStack(stack).then((plan) => ({ plan, generated: generatedSecrets() }));
     planCache.set(stack, p);
   }
   return p;
+}
+
+/** The unchanged plan of `stack`, computed once per worker (the files of a worker share modules). */
+export function cachedPlan(stack: string): Promise<Plan> {
+  return cached(stack).then((c) => c.plan);
+}
+
+/** The secrets the mock providers generated during `cachedPlan(stack)`: what its artefacts must not hold. */
+export function cachedGeneratedSecrets(stack: string): Promise<string[]> {
+  return cached(stack).then((c) => c.generated);
 }
 
 export function ofType(plan: Plan, type: string): RecordedResource[] {

@@ -8,7 +8,7 @@ import { loadEnvironment } from "../infra/config/load";
 import { environments } from "../stacks";
 import { local } from "../stacks/local";
 import { prod } from "../stacks/prod";
-import { cachedPlan, configErrorOf, configObject, inputs, k8sObject, loaderInput, ofType, planStack } from "./harness";
+import { cachedPlan, configErrorOf, configObject, inputs, k8sObject, loaderInput, ofType } from "./harness";
 
 const ns = "diaspomoney-local";
 
@@ -35,7 +35,7 @@ describe("the local stack", () => {
     expect(() => k8sObject(plan, "Secret", "cloudflare-dns01-token", ns)).toThrow(/found 0/);
     expect((plan.outputs as any).edge.certificates.issuer).toBe("ClusterIssuer/diaspomoney-local-internal-ca");
     // The ClusterIssuer is the cluster stack's own.
-    const cluster = await planStack("cluster-local");
+    const cluster = await cachedPlan("cluster-local");
     expect((cluster.outputs as any).contract.internalCa.local.issuer).toBe("diaspomoney-local-internal-ca");
   });
 
@@ -50,7 +50,7 @@ describe("the local stack", () => {
     const plan = await cachedPlan("local");
     const charts = ofType(plan, "kubernetes:helm.sh/v4:Chart").map((c) => inputs(c).chart);
     expect(charts).toEqual(expect.arrayContaining(["traefik", "kube-prometheus-stack"]));
-    const cluster = await planStack("cluster-local");
+    const cluster = await cachedPlan("cluster-local");
     expect(ofType(cluster, "kubernetes:helm.sh/v4:Chart").map((c) => inputs(c).chart)).toEqual(["cert-manager"]);
     expect((cluster.outputs as any).cluster.autoscaler).toEqual({ mode: "none" });
   });

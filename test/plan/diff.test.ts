@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { diffPlans, propertyChanges, renderDiff, type PlanDiff } from "../../infra/plan/diff";
 import { environments } from "../../stacks";
-import { planProgram, planStack, type Plan } from "../harness";
+import { cachedPlan, planProgram, planStack, type Plan } from "../harness";
 import { sampleProgram, type SampleOptions } from "./sample";
 
 const base = planProgram("dev", sampleProgram());
@@ -112,7 +112,7 @@ describe("the plan diff", () => {
 describe("the diff of a real stack", () => {
   it("shows a change of the app's replica range and replaces nothing", async () => {
     const prod = environments.prod as { app: { replicas: number; maxReplicas: number } };
-    const before = await planStack("prod");
+    const before = await cachedPlan("prod");
     const saved = { ...prod.app };
     let after: Plan;
     try {

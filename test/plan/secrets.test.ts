@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findSecretLeaks, SecretLeakError, writeArtefacts } from "../../infra/plan/artefacts";
 import { generatedSecrets, PLACEHOLDER_PREFIX } from "../../infra/plan/run";
-import { planProgram, planStack, stackConfig, STACKS } from "../harness";
+import { cachedGeneratedSecrets, cachedPlan, planProgram, stackConfig, STACKS } from "../harness";
 import { sampleProgram } from "./sample";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "plan-secrets-"));
@@ -14,18 +14,18 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
-/** Plans a program, remembers what its mock providers generated, and writes its artefacts under `dir`. */
-async function planAndWrite(plan: ReturnType<typeof planStack>, dir: string) {
-  const p = await plan;
-  const generated = generatedSecrets();
-  writeArtefacts(p, dir, generated);
-  return { plan: p, generated, files: filesUnder(dir) };
+/** Writes the artefacts of the stack's plan under `dir`, with what its mock providers generated. */
+async function planAndWrite(stack: string, dir: string) {
+  const plan = await cachedPlan(stack);
+  const generated = await cachedGeneratedSecrets(stack);
+  writeArtefacts(plan, dir, generated);
+  return { plan, generated, files: filesUnder(dir) };
 }
 
 describe.each(STACKS)("the artefacts of %s", (stack) => {
   it("contain no secret config placeholder and no generated secret", async () => {
     const dir = path.join(scratch, stack);
-    const { generated, files } = await planAndWrite(planStack(stack), dir);
+    const { generated, files } = await planAndWrite(stack, dir);
     // The check has something to find: the stack's config holds secure values.
     expect(Object.values(stackConfig(stack).values).some((v) => v.includes(PLACEHOLDER_PREFIX))).toBe(true);
     expect(files.map((f) => path.relative(dir, f))).toEqual(expect.arrayContaining(["plan.json", "graph.mmd", path.join("manifests", "cluster.yaml")]));
