@@ -22,30 +22,36 @@ function counted() {
 describe("planning an environment offline", () => {
   it("plans each cluster config once with a memo, and the environment's plan does not change", async () => {
     const dev = readStackConfigFile("dev");
-    const alone = counted();
-    const reference = await planOffline("dev", dev, alone.prepare);
-    expect(alone.runs).toHaveLength(2); // cluster-nonprod, then dev
-
     const memo: ClusterOutputsMemo = new Map();
     const first = counted();
-    const withMemo = await planOffline("dev", dev, first.prepare, ROOT, memo);
-    expect(first.runs).toHaveLength(2);
+    const fresh = await planOffline("dev", dev, first.prepare, ROOT, memo);
+    expect(first.runs).toHaveLength(2); // cluster-nonprod, then dev: what a plan without a memo runs
     expect([...memo.keys()].map((k) => JSON.parse(k).slice(0, 2))).toEqual([["cluster-nonprod", ROOT]]);
     const again = counted();
     const reused = await planOffline("dev", dev, again.prepare, ROOT, memo);
     expect(again.runs).toHaveLength(1); // dev only: cluster-nonprod's outputs came from the memo
-    expect(JSON.stringify(withMemo)).toBe(JSON.stringify(reference));
-    expect(JSON.stringify(reused)).toBe(JSON.stringify(reference));
+    expect(JSON.stringify(reused)).toBe(JSON.stringify(fresh));
+    // The environment's view of its cluster, as the stack outputs show it.
+    expect((reused.outputs as any).environment.cluster).toMatchObject({ identifier: "eu-par-nonprod-01", stack: "cluster-nonprod" });
+  });
 
-    // Another cluster config (a scratch folder, one value changed) is another entry, planned anew.
-    for (const stack of ["dev", "cluster-nonprod"]) fs.copyFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(scratch, `Pulumi.${stack}.yaml`));
-    const file = path.join(scratch, "Pulumi.cluster-nonprod.yaml");
+  it("plans a cluster config it has not seen: another folder, another text", async () => {
+    const memo: ClusterOutputsMemo = new Map();
+    const local = counted();
+    await planOffline("local", readStackConfigFile("local"), local.prepare, ROOT, memo);
+    expect(local.runs).toHaveLength(2);
+    // A scratch folder, one value of the cluster stack's config changed: another entry, planned anew.
+    for (const stack of ["local", "cluster-local"]) fs.copyFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(scratch, `Pulumi.${stack}.yaml`));
+    const file = path.join(scratch, "Pulumi.cluster-local.yaml");
     const text = fs.readFileSync(file, "utf8");
-    expect(text).toMatch(/\n {4}context: eu-par-nonprod\n/);
-    fs.writeFileSync(file, text.replace(/\n {4}context: eu-par-nonprod\n/, "\n    context: eu-par-nonprod-b\n"));
+    expect(text).toMatch(/\n {4}context: kind-diaspomoney\n/);
+    fs.writeFileSync(file, text.replace(/\n {4}context: kind-diaspomoney\n/, "\n    context: kind-diaspomoney-b\n"));
     const changed = counted();
-    await planOffline("dev", readStackConfigFile("dev", scratch), changed.prepare, scratch, memo);
+    await planOffline("local", readStackConfigFile("local", scratch), changed.prepare, scratch, memo);
     expect(changed.runs).toHaveLength(2);
-    expect(memo.size).toBe(2);
+    expect([...memo.keys()].map((k) => JSON.parse(k).slice(0, 2))).toEqual([
+      ["cluster-local", ROOT],
+      ["cluster-local", scratch],
+    ]);
   });
 });
