@@ -77,9 +77,41 @@ function providerUrn(ref: string | null): string | undefined {
   return i > 0 ? ref.slice(0, i) : ref;
 }
 
-/** Policies see data, never the recorder's objects: a deep copy per evaluation keeps them honest. */
+/** A plan's resources by URN, and each value's JSON text: built once per plan, not per evaluation. */
+const byUrnOf = new WeakMap<Plan, Map<string, RecordedResource>>();
+const jsonOf = new WeakMap<object, string>();
+
+function indexOf(plan: Plan): Map<string, RecordedResource> {
+  let byUrn = byUrnOf.get(plan);
+  if (!byUrn) {
+    byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
+    byUrnOf.set(plan, byUrn);
+  }
+  return byUrn;
+}
+
+/**
+ * Policies see data, never the recorder's objects: a deep copy per evaluation keeps them honest (one
+ * cannot change what the next sees). The copy is parsed from the value's JSON, written once.
+ */
 function clone<T>(v: T): T {
-  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+  if (v === undefined || v === null || typeof v !== "object") return v;
+  let json = jsonOf.get(v);
+  if (json === undefined) {
+    json = JSON.stringify(v);
+    jsonOf.set(v, json);
+  }
+  return JSON.parse(json) as T;
+}
+
+/** `props` on `target`, copied from `r` when first read: a policy that does not apply never pays for it. */
+function lazyProps<T extends object>(target: T, r: RecordedResource, plan: Plan): T & { props: Record<string, any> } {
+  let props: Record<string, any> | undefined;
+  return Object.defineProperty(target, "props", {
+    get: () => (props ??= propsOf(r, plan)),
+    enumerable: true,
+    configurable: true,
+  }) as T & { props: Record<string, any> };
 }
 
 function optionsOf(r: RecordedResource): PolicyResourceOptions & { retainOnDelete: boolean } {
@@ -100,10 +132,10 @@ function propsOf(r: RecordedResource, plan: Plan): Record<string, any> {
   return r.type === "pulumi:pulumi:Stack" ? clone(plan.outputs) : clone(r.inputs);
 }
 
-function providerOf(r: RecordedResource, byUrn: Map<string, RecordedResource>, plan: Plan): PolicyProviderResource | undefined {
+function providerOf(r: RecordedResource, plan: Plan): PolicyProviderResource | undefined {
   const urn = providerUrn(r.provider);
-  const p = urn ? byUrn.get(urn) : undefined;
-  return p ? { type: p.type, props: propsOf(p, plan), urn: p.urn, name: p.name } : undefined;
+  const p = urn ? indexOf(plan).get(urn) : undefined;
+  return p ? lazyProps({ type: p.type, urn: p.urn, name: p.name }, p, plan) : undefined;
 }
 
 function configOf(config: Record<string, any>, name: string): () => any {
@@ -115,44 +147,46 @@ function configOf(config: Record<string, any>, name: string): () => any {
 
 /** The arguments the engine would hand `validateResource` for `r`. */
 export function resourceArgs(r: RecordedResource, plan: Plan, config: () => any, sink?: (e: Evidence) => void): ResourceValidationArgs {
-  const byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
-  const props = propsOf(r, plan);
-  const args: ResourceValidationArgs & { [EVIDENCE_SINK]?: (e: Evidence) => void } = {
-    type: r.type,
-    props,
-    urn: r.urn,
-    name: r.name,
-    opts: optionsOf(r),
-    stackTags: new Map(),
-    isType: (cls: any) => isTypeOf(r.type, cls),
-    asType: ((cls: any) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
-    getConfig: config,
-    notApplicable: throwNotApplicable,
-    [EVIDENCE_SINK]: sink,
-  };
-  const provider = providerOf(r, byUrn, plan);
+  const args = lazyProps(
+    {
+      type: r.type,
+      urn: r.urn,
+      name: r.name,
+      opts: optionsOf(r),
+      stackTags: new Map(),
+      isType: (cls: any) => isTypeOf(r.type, cls),
+      asType: ((cls: any) => (isTypeOf(r.type, cls) ? args.props : undefined)) as ResourceValidationArgs["asType"],
+      getConfig: config,
+      notApplicable: throwNotApplicable,
+      [EVIDENCE_SINK]: sink,
+    } as Omit<ResourceValidationArgs, "props"> & { [EVIDENCE_SINK]?: (e: Evidence) => void },
+    r,
+    plan,
+  ) as ResourceValidationArgs;
+  const provider = providerOf(r, plan);
   if (provider) args.provider = provider;
   return args;
 }
 
 /** The resources the engine would hand `validateStack`, with parents and dependencies linked. */
 export function stackResources(plan: Plan): PolicyResource[] {
-  const byUrn = new Map(plan.resources.map((x) => [x.urn, x]));
   const out = new Map<string, PolicyResource>();
   for (const r of plan.resources) {
-    const props = propsOf(r, plan);
-    const resource: PolicyResource = {
-      type: r.type,
-      props,
-      urn: r.urn,
-      name: r.name,
-      opts: optionsOf(r),
-      dependencies: [],
-      propertyDependencies: {},
-      isType: (cls: any) => isTypeOf(r.type, cls),
-      asType: ((cls: any) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
-    };
-    const provider = providerOf(r, byUrn, plan);
+    const resource: PolicyResource = lazyProps(
+      {
+        type: r.type,
+        urn: r.urn,
+        name: r.name,
+        opts: optionsOf(r),
+        dependencies: [],
+        propertyDependencies: {},
+        isType: (cls: any) => isTypeOf(r.type, cls),
+        asType: ((cls: any) => (isTypeOf(r.type, cls) ? resource.props : undefined)) as PolicyResource["asType"],
+      } as Omit<PolicyResource, "props">,
+      r,
+      plan,
+    ) as PolicyResource;
+    const provider = providerOf(r, plan);
     if (provider) resource.provider = provider;
     out.set(r.urn, resource);
   }

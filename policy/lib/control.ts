@@ -222,7 +222,16 @@ export function resourceControl(spec: ResourceControlSpec): Control {
   const applies = typeof spec.appliesTo === "function" ? spec.appliesTo : ((types: string[]) => (s: Subject) => types.includes(s.type))(spec.appliesTo);
   const policy: Pick<ResourceValidationPolicy, "validateResource"> = {
     validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-      const subject: Subject = { urn: args.urn, type: args.type, name: args.name, props: args.props, opts: args.opts };
+      // props read when the check reads them: the offline audit copies them only then.
+      const subject: Subject = {
+        urn: args.urn,
+        type: args.type,
+        name: args.name,
+        get props() {
+          return args.props;
+        },
+        opts: args.opts,
+      };
       if (!applies(subject)) args.notApplicable(`${spec.name} does not apply to ${args.type}`);
       const result = spec.check(subject, new Findings(spec.name, withSoc2(spec.refs), report, false, sinkOf(args)), settingsOf(args));
       if (result && "notApplicable" in result) args.notApplicable(result.notApplicable);
@@ -244,7 +253,15 @@ export function stackControl(spec: StackControlSpec): Control {
 
 /** A stack policy's resource as a {@link Subject}. */
 export function subjectOf(r: PolicyResource): Subject {
-  return { urn: r.urn, type: r.type, name: r.name, props: r.props, opts: r.opts };
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    get props() {
+      return r.props;
+    },
+    opts: r.opts,
+  };
 }
 
 /** Where a stack-wide finding is reported when no single resource is at fault: the stack itself. */
