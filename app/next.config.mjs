@@ -5,7 +5,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** @type {import("next").NextConfig} */
 const nextConfig = {
-  // A self-contained server folder (traced node_modules included): what the image ships.
+  // A self-contained server folder (traced node_modules included): what the image ships. Built with
+  // Turbopack (`next build`); scripts/assemble.mjs flattens it into dist/ and re-points the symlinks
+  // Turbopack makes for serverExternalPackages (.next/node_modules/<name>-<hash>).
   output: "standalone",
   // The app is an npm workspace: its dependencies are hoisted to the repository's node_modules,
   // so tracing has to start from the repository root to find them.
@@ -15,7 +17,8 @@ const nextConfig = {
   // connection pool), and native/optional requires inside the drivers keep working.
   serverExternalPackages: ["prom-client", "mongodb", "ioredis", "kafkajs"],
   // The app serves no optimised images: without the optimiser, sharp and its native libvips stay
-  // out of the image (less to patch, 20 MB smaller).
+  // out of the image (less to patch, 20 MB smaller). Turbopack's trace of the Next.js server still
+  // lists them: scripts/assemble.mjs applies these excludes to dist/.
   images: { unoptimized: true },
   outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
   poweredByHeader: false,

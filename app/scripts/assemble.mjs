@@ -6,10 +6,10 @@
 // build, with the static assets Next.js leaves out of standalone), node_modules/. Packages only our
 // server code uses (the KMS client) are not in Next.js's trace: they are traced here with the same
 // tracer (@vercel/nft) and copied. Then it checks that every package the server requires resolves
-// from dist/, so a missing trace fails the build, not the pod.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// from dist/ and that no symlink leads out of it, so a missing trace fails the build, not the pod.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inputsHash } from "./inputs.mjs";
 
@@ -21,11 +21,63 @@ const nested = join(standalone, relative(config.outputFileTracingRoot, appDir));
 
 rmSync(dist, { recursive: true, force: true });
 cpSync(join(standalone, "node_modules"), join(dist, "node_modules"), { recursive: true, verbatimSymlinks: true });
-cpSync(join(nested, ".next"), join(dist, ".next"), { recursive: true });
+cpSync(join(nested, ".next"), join(dist, ".next"), { recursive: true, verbatimSymlinks: true });
 cpSync(join(nested, "package.json"), join(dist, "package.json"));
 cpSync(join(appDir, ".next", "static"), join(dist, ".next", "static"), { recursive: true });
 if (existsSync(join(appDir, "public"))) cpSync(join(appDir, "public"), join(dist, "public"), { recursive: true });
 cpSync(join(appDir, "build", "server"), dist, { recursive: true });
+
+// Turbopack requires each of serverExternalPackages through an alias, .next/node_modules/<name>-<hash>:
+// a relative symlink to the package in the standalone root's node_modules, one level further up than
+// in dist/. Each link is re-pointed at the same place in dist/ (checked below: nothing may lead out).
+const distPathOf = (standalonePath) => {
+  const inNested = relative(nested, standalonePath);
+  if (!inNested.startsWith("..")) return join(dist, inNested);
+  const inStandalone = relative(standalone, standalonePath);
+  return inStandalone.startsWith("node_modules") ? join(dist, inStandalone) : undefined;
+};
+const walk = (dir, visit) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, visit);
+    else visit(path, entry);
+  }
+};
+walk(join(nested, ".next"), (path, entry) => {
+  if (!entry.isSymbolicLink()) return;
+  const target = distPathOf(resolve(dirname(path), readlinkSync(path)));
+  const link = join(dist, relative(nested, path));
+  if (!target) throw new Error(`${relative(standalone, path)} links outside the standalone output: ${readlinkSync(path)}`);
+  rmSync(link, { force: true });
+  symlinkSync(relative(dirname(link), target), link);
+});
+
+// next.config's outputFileTracingExcludes for the server: webpack's trace applies them, Turbopack's
+// trace of next-server does not (it brings sharp and its libvips in). Removed here, unless a route's
+// own trace needs one of the files.
+const picomatch = createRequire(import.meta.url)("next/dist/compiled/picomatch");
+const serverExcludes = Object.entries(config.outputFileTracingExcludes ?? {})
+  .filter(([route]) => picomatch(route)("next-server"))
+  .flatMap(([, globs]) => globs);
+if (serverExcludes.length) {
+  const excluded = picomatch(serverExcludes, { dot: true });
+  const needed = new Set();
+  walk(join(appDir, ".next", "server"), (path) => {
+    if (!path.endsWith(".nft.json")) return;
+    for (const file of JSON.parse(readFileSync(path, "utf8")).files) needed.add(relative(config.outputFileTracingRoot, resolve(dirname(path), file)));
+  });
+  walk(join(dist, "node_modules"), (path) => {
+    const file = relative(dist, path);
+    if (!excluded(file)) return;
+    if (needed.has(file)) throw new Error(`${file} is excluded from the trace (outputFileTracingExcludes) but a route needs it`);
+    rmSync(path);
+  });
+  const prune = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) prune(join(dir, entry.name));
+    if (!readdirSync(dir).length) rmSync(dir, { recursive: true });
+  };
+  prune(join(dist, "node_modules"));
+}
 
 /** Bare requires of our compiled code whose package is not in dist/node_modules (the image has nothing else). */
 const packageOf = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
@@ -63,6 +115,17 @@ if (untraced.length) {
   console.log(`traced ${entries.length} package entr${entries.length === 1 ? "y" : "ies"} the server needs beyond Next.js's trace: ${copied} files copied`);
 }
 const missing = scan(join(appDir, "build", "server")).map((m) => `${m.from} → ${m.spec}`);
+// The image holds dist/ alone: every symlink in it must lead to a file or folder in it.
+walk(dist, (path, entry) => {
+  if (!entry.isSymbolicLink()) return;
+  let target;
+  try {
+    target = realpathSync(path);
+  } catch {
+    // dangling
+  }
+  if (!target || relative(realpathSync(dist), target).startsWith("..")) missing.push(`${relative(dist, path)} → ${readlinkSync(path)} (a link out of dist/)`);
+});
 if (missing.length) {
   console.error(`dist/ cannot run: unresolved requires\n  ${missing.join("\n  ")}`);
   process.exit(1);

@@ -48,6 +48,16 @@ const until = async (cond: () => boolean, ms = 2000) => {
   }
 };
 
+/** Resolves once `server` holds `n` connections (accepted, not just queued in the listen backlog). */
+const accepted = async (server: Server, n: number) => {
+  const count = () => new Promise<number>((resolve, reject) => server.getConnections((err, c) => (err ? reject(err) : resolve(c))));
+  const start = Date.now();
+  while ((await count()) < n) {
+    if (Date.now() - start > 10_000) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
 describe("draining an HTTP server", () => {
   it("answers a request sent on an idle kept-alive connection after the drain began, with Connection: close", async () => {
     const { port, drain } = await serve();
@@ -74,9 +84,12 @@ describe("draining an HTTP server", () => {
   });
 
   it("refuses new connections, finishes requests in flight, then closes idle connections with a FIN", async () => {
-    const { port, drain } = await serve();
+    const { server, port, drain } = await serve();
     const busy = await rawConnection(port);
     const idle = await rawConnection(port);
+    // Both accepted by the server: a connection still in the listen backlog when the listener
+    // closes is reset by the kernel, whatever the server does (a busy machine can leave it there).
+    await accepted(server, 2);
     busy.send("/slow");
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
@@ -107,7 +120,9 @@ describe("draining an HTTP server", () => {
       });
       c.send("/");
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // Every connection accepted and busy when the drain begins (not a fixed pause: on a loaded
+    // machine connections can still sit in the listen backlog, which the kernel resets on close).
+    await until(() => clients.every((c) => c.responses() >= 5), 10_000);
     await drain();
     stop = true;
     const endings = await Promise.all(clients.map((c) => c.ended));

@@ -32,7 +32,9 @@ async function slowClients(port: number, n: number, everyMs: number, capMs: numb
   );
 }
 
-describe("timeouts", () => {
+// Every test here starts its own server (ports chosen by the system) and mostly waits on its timers:
+// the tests of this file run concurrently.
+describe.concurrent("timeouts", () => {
   it("drops clients that send their headers too slowly within seconds", async () => {
     const server = await startServer({ ...(await unreachableDependencies()), HEADERS_TIMEOUT_MS: "2000" });
     try {
@@ -79,7 +81,7 @@ describe("timeouts", () => {
   });
 });
 
-describe("dependency checks", () => {
+describe.concurrent("dependency checks", () => {
   it("release every socket when they fail against listeners that never answer", async () => {
     const [mongo, redis, kafka] = await Promise.all([blackhole(), blackhole(), blackhole()]);
     const server = await startServer({
@@ -147,7 +149,7 @@ describe("dependency checks", () => {
   });
 });
 
-describe("start-up", () => {
+describe.concurrent("start-up", () => {
   it("refuses bad settings, naming the variables at fault", async () => {
     await expect(startServer({ HEADERS_TIMEOUT_MS: "ten", PORT: "99999" })).rejects.toThrow(/PORT must be an integer from 0 to 65535.*HEADERS_TIMEOUT_MS must be an integer/);
     await expect(startServer({ READINESS_REQUIRED: "postgres" })).rejects.toThrow(/READINESS_REQUIRED: unknown dependency/);

@@ -43,7 +43,8 @@ const until = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
-describe("SIGTERM", () => {
+// Each test signals a server of its own: they run concurrently.
+describe.concurrent("SIGTERM", () => {
   it("stops accepting connections, finishes the request in flight, then exits 0", async () => {
     const hang = await blackhole();
     const env = await unreachableDependencies();
