@@ -26,13 +26,13 @@ const withUnguarded = anomalyRuleGroups({
 const alertNames = [...new Set(withUnguarded.flatMap((g) => g.rules).filter(isAlertingRule).map((a) => a.alert))];
 const DAYS = 16;
 /**
- * Rules are evaluated every 30 minutes (promtool evaluates every group at this interval, and its time
- * goes into evaluating two weeks of baselines step by step): a week of baseline at Prometheus's 30 s
- * would make the run minutes long on a CI machine. Every alert still goes through pending before it
- * fires (its `for`, 10 to 20 minutes, spans one evaluation), so each incident lasts two hours and is
- * checked 90 minutes in, at an evaluation.
+ * Rules are evaluated every hour (promtool evaluates every group at this interval, and its time goes
+ * into evaluating two weeks of baselines step by step): a week of baseline at Prometheus's 30 s would
+ * make the run minutes long on a CI machine. Every alert still goes through pending before it fires
+ * (its `for`, 10 to 20 minutes, spans one evaluation), so each incident lasts three hours and is
+ * checked two hours in, at an evaluation.
  */
-const EVALUATION_INTERVAL = "30m";
+const EVALUATION_INTERVAL = "1h";
 
 /** The input series of one scenario: app requests per family, payment and login counters. */
 function inputSeries(surges: Partial<Record<"auth" | "payments" | "users" | "paymentFailures" | "loginFailures", Surge[]>> = {}, days = DAYS) {
@@ -96,12 +96,12 @@ describe.skipIf(skipWithoutPromtool)("anomaly detection evaluated by promtool", 
   });
 
   it("fires nothing over ordinary weeks, and the right alerts on a surge, an outage and bursts of failures", () => {
-    // Friday, day 15: one incident after the other, each in its own two hours.
-    const nightSurge = { from: at(15, 2), to: at(15, 4), factor: 4 }; // 4x the night, still under the day's peak
-    const loginFailures = { from: at(15, 5), to: at(15, 7), factor: 3 };
-    const outage = { from: at(15, 9), to: at(15, 11), factor: 0 };
-    const surge = { from: at(15, 14), to: at(15, 16), factor: 5 }; // at the week's busiest hours
-    const paymentFailures = { from: at(15, 16), to: at(15, 18), factor: 0.3 };
+    // Friday, day 15: one incident after the other, each in its own three hours.
+    const nightSurge = { from: at(15, 1), to: at(15, 4), factor: 4 }; // 4x the night, still under the day's peak
+    const loginFailures = { from: at(15, 5), to: at(15, 8), factor: 3 };
+    const outage = { from: at(15, 9), to: at(15, 12), factor: 0 };
+    const surge = { from: at(15, 14), to: at(15, 17), factor: 5 }; // at the week's busiest hours
+    const paymentFailures = { from: at(15, 17), to: at(15, 20), factor: 0.3 };
     // Before them, every three hours for two weeks: weekday peaks, weekend nights, Monday mornings.
     const ordinary: number[] = [];
     for (let m = at(1, 0); m < nightSurge.from; m += 180) ordinary.push(m);
@@ -111,24 +111,24 @@ describe.skipIf(skipWithoutPromtool)("anomaly detection evaluated by promtool", 
       alert_rule_test: [
         ...ordinary.flatMap((m) => alertNames.map((alertname) => ({ eval_time: minutes(m), alertname, exp_alerts: [] }))),
         // What a fixed threshold set for the day misses: a surge at night that stays under the daytime peak.
-        { eval_time: minutes(at(15, 3, 30)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "security", "auth")] },
-        { eval_time: minutes(at(15, 6, 30)), alertname: "LoginFailureAnomaly", exp_alerts: [firing("LoginFailureAnomaly", "security")] },
-        { eval_time: minutes(at(15, 6, 30)), alertname: "LoginVolumeAnomaly", exp_alerts: [firing("LoginVolumeAnomaly", "security")] },
+        { eval_time: minutes(at(15, 3)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "security", "auth")] },
+        { eval_time: minutes(at(15, 7)), alertname: "LoginFailureAnomaly", exp_alerts: [firing("LoginFailureAnomaly", "security")] },
+        { eval_time: minutes(at(15, 7)), alertname: "LoginVolumeAnomaly", exp_alerts: [firing("LoginVolumeAnomaly", "security")] },
         // An outage of /api/payments: its traffic and the payments both fall, for the payments team.
-        { eval_time: minutes(at(15, 10, 30)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "payments", "payments")] },
-        { eval_time: minutes(at(15, 10, 30)), alertname: "PaymentVolumeAnomaly", exp_alerts: [firing("PaymentVolumeAnomaly", "payments")] },
+        { eval_time: minutes(at(15, 11)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "payments", "payments")] },
+        { eval_time: minutes(at(15, 11)), alertname: "PaymentVolumeAnomaly", exp_alerts: [firing("PaymentVolumeAnomaly", "payments")] },
         // The surge on auth fires, for the security team; the same surge on users, under the traffic guard, does not.
-        { eval_time: minutes(at(15, 15, 30)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "security", "auth")] },
+        { eval_time: minutes(at(15, 16)), alertname: "ApiTrafficAnomaly", exp_alerts: [firing("ApiTrafficAnomaly", "security", "auth")] },
         {
-          eval_time: minutes(at(15, 15, 30)),
+          eval_time: minutes(at(15, 16)),
           alertname: "UnguardedTrafficAnomaly",
           exp_alerts: [firing("UnguardedTrafficAnomaly", "security", "auth"), firing("UnguardedTrafficAnomaly", "platform", "users")],
         },
-        { eval_time: minutes(at(15, 17, 30)), alertname: "PaymentFailureAnomaly", exp_alerts: [firing("PaymentFailureAnomaly", "payments")] },
+        { eval_time: minutes(at(15, 19)), alertname: "PaymentFailureAnomaly", exp_alerts: [firing("PaymentFailureAnomaly", "payments")] },
         // Between incidents and after them, quiet again.
         { eval_time: minutes(at(15, 13, 0)), alertname: "ApiTrafficAnomaly", exp_alerts: [] },
         { eval_time: minutes(at(15, 13, 0)), alertname: "PaymentVolumeAnomaly", exp_alerts: [] },
-        { eval_time: minutes(at(15, 19, 30)), alertname: "PaymentFailureAnomaly", exp_alerts: [] },
+        { eval_time: minutes(at(15, 21)), alertname: "PaymentFailureAnomaly", exp_alerts: [] },
       ],
     };
     const r = testRules(withUnguarded, [test], EVALUATION_INTERVAL);
