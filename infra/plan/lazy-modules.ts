@@ -24,8 +24,8 @@ let installed = false;
 
 /**
  * Makes `require()` of a {@link DEFERRED_MODULES} entry return a stand-in that loads the real module
- * on the first property access. Only for the plan's own process (the CLI and the benchmark): the
- * Pulumi CLI and the tests load modules as usual.
+ * on the first property access. Only for processes that plan offline (the CLI, the benchmark and the
+ * test workers, test/setup/sdk-modules.ts): the Pulumi CLI loads modules as usual.
  */
 export function deferUnusedSdkModules(): void {
   if (installed) return;
