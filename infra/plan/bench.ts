@@ -1,6 +1,6 @@
 // `npm run bench [-- --runs N] [stack...]`: runs `npm run plan` of each stack N times (default 5), each
 // run in a fresh child process started one after the other, and prints resources, median times, peak
-// memory and time per resource, with prod's wall time against the 3 s target.
+// memory and time per resource, with prod's wall time against the 3 s target and its plan against 1.5 s.
 //
 // Child processes, because a user's `npm run plan` is a cold process: module loading and JIT warm-up are
 // part of what they wait for, and the Pulumi runtime is process-global state that a second in-process
@@ -16,6 +16,8 @@ import { describeFailure, exitCodeOf, runCommand, UsageError } from "../cli";
 import type { PlanStats } from "./cli";
 
 const TARGET_MS = 3000;
+/** The offline plan itself (`planOffline`: prod's cluster stack, then prod), without loading or writing. */
+const PLAN_TARGET_MS = 1500;
 const TARGET_STACK = "prod";
 /** Enough for stable medians; more only keeps the machine busy. */
 const MAX_RUNS = 50;
@@ -158,8 +160,11 @@ export async function main(argv: string[]): Promise<number> {
         `${(med("planMs") / samples[0].resources).toFixed(2)} ms`,
       ]);
       if (stack === TARGET_STACK) {
-        const ratio = med("wallMs") / TARGET_MS;
-        targetLine = `${TARGET_STACK}: median wall ${ms(med("wallMs"))} = ${ratio.toFixed(2)} × the ${TARGET_MS / 1000} s target (${ratio < 1 ? `${ms(TARGET_MS - med("wallMs"))} to spare` : "OVER the target"}).`;
+        const against = (what: string, value: number, target: number) => {
+          const r = value / target;
+          return `${TARGET_STACK}: median ${what} ${ms(value)} = ${r.toFixed(2)} × the ${target / 1000} s target (${r < 1 ? `${ms(target - value)} to spare` : "OVER the target"}).`;
+        };
+        targetLine = `${against("wall", med("wallMs"), TARGET_MS)}\n${against("plan", med("planMs"), PLAN_TARGET_MS)}`;
       }
     }
   } catch (err) {
