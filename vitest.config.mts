@@ -43,7 +43,8 @@ export default defineConfig({
     sequence: { sequencer: LongestFirst },
     // One worker per core and one more (vitest's default keeps a core free): workers wait on promtool,
     // the policy pack and the commands some tests spawn, and a 2-core CI machine would otherwise run
-    // the files one by one (measured on 2 cores: 1 worker 89 s, 2 workers 38 s, 3 workers 35 s).
+    // the files one by one (on 2 cores: 89 s with 1 worker; 34 to 46 s with 2 or 3, as the machine
+    // varies from run to run, 3 being as fast or faster).
     maxWorkers: availableParallelism() + 1,
     testTimeout: 60_000,
     hookTimeout: 60_000,
