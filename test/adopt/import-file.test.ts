@@ -6,7 +6,7 @@ import { main } from "../../infra/adopt/cli";
 import { adoptionOf, engineUrn, parseCloudflareListing, type ImportFile } from "../../infra/adopt/import-file";
 import type { RecordedResource } from "../../infra/plan/recorder";
 import type { Plan } from "../../infra/plan/run";
-import { inProcess } from "../cli/in-process";
+import { inProcess } from "../cli/run-command";
 import { cachedPlan } from "../harness";
 
 const P = "urn:pulumi:test::diaspomoney-platform::";
@@ -144,7 +144,7 @@ describe("the import file of dev", () => {
   });
 });
 
-// The command's main in this process, settled as its process settles it (test/cli/in-process.ts); the
+// The command's main in this process, settled as its process settles it (test/cli/run-command.ts); the
 // process boundary of `npm run adopt` is proven in test/cli/commands.test.ts.
 describe("npm run adopt", () => {
   const cli = (args: string[]) => inProcess(main, ...args);

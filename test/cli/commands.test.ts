@@ -3,10 +3,9 @@
  * message and the usage on stderr, no stack trace, nothing on stdout, nothing written. The parsers
  * themselves are tested in arguments.test.ts. The first block spawns each real command, as npm runs
  * it, to prove the promise at the process boundary (exit code, streams, answering before the SDK
- * loads); the others run the same `main` in this process (in-process.ts), settled as the process
- * settles it, which is all that differs between the cases.
+ * loads); the others run the same `main` in this process, settled as the process
+ * settles it (run-command.ts), which is all that differs between the cases.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,21 +16,10 @@ import { main as smokeMain } from "../../infra/delivery/smoke";
 import { main as benchMain } from "../../infra/plan/bench";
 import { main as planMain } from "../../infra/plan/cli";
 import { INDEX_FILE } from "../../infra/plan/out-folder";
-import { inProcess, type CommandRun as Run } from "./in-process";
+import { inProcess, spawned, type CommandRun as Run } from "./run-command";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const TSX = require.resolve("tsx/cli");
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "cli-commands-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
-
-/** `npm run <script> -- ...args`, as the script runs it (tsx on the file), without npm's own output. */
-function spawned(file: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [TSX, file, ...args], { cwd: ROOT, timeout: 100_000, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
-}
 
 const plan = (...args: string[]) => inProcess(planMain, ...args);
 const COMMANDS = {

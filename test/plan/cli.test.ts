@@ -1,10 +1,9 @@
 /**
  * `npm run plan` as a user runs it: its exit code, its output and what it leaves on disk. The plan of
  * dev runs as a child process, the way npm starts it; the refusals run the command's `main` in this
- * process, settled as the process settles it (test/cli/in-process.ts; the process boundary of a
+ * process, settled as the process settles it (test/cli/run-command.ts; the process boundary of a
  * refusal is proven in test/cli/commands.test.ts).
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,19 +11,10 @@ import * as YAML from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../infra/plan/cli";
 import { ROOT } from "../../infra/plan/run";
-import { inProcess, type CommandRun as Run } from "../cli/in-process";
+import { inProcess, spawned } from "../cli/run-command";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
-
-/** `npm run plan -- ...args` as npm runs it: tsx on the command, in a child process. */
-function spawned(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), "infra/plan/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** A scratch folder holding a copy of Pulumi.dev.yaml changed by `edit`. */
 function configDir(name: string, edit: (text: string) => string): string {
@@ -40,7 +30,7 @@ describe("npm run plan", () => {
   // A child process loads the whole SDK: on a busy CI machine that takes far longer than a unit test.
   it("plans dev and writes plan.json, the manifests and the graph", { timeout: 120_000 }, async () => {
     const out = path.join(scratch, "dev");
-    const run = await spawned("dev", "--out", out);
+    const run = await spawned("infra/plan/cli.ts", "dev", "--out", out);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/diaspomoney-platform\/dev: \d+ resources \(\d+ custom, \d+ components\) of \d+ types, \d+ protected, planned in \d+ ms\n$/);

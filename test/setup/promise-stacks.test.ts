@@ -2,13 +2,9 @@
  * The test set-up that shortens the Pulumi SDK's promise traces changes nothing but their depth:
  * the promise settles as before, leak tracking still sees it, other errors keep their full trace.
  */
-import { createRequire } from "node:module";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROMISE_TRACE_FRAMES, withShortTrace } from "./promise-stacks";
+import { debuggable, PROMISE_TRACE_FRAMES, withShortTrace } from "./promise-stacks";
 
-const sdkRequire = createRequire(__filename);
-const debuggable = sdkRequire(path.join(path.dirname(sdkRequire.resolve("@pulumi/pulumi")), "runtime", "debuggable.js"));
 const frames = (trace: string) => trace.split("\n").filter((l) => l.startsWith("    at ")).length;
 
 describe("short promise traces in the test workers", () => {

@@ -42,7 +42,10 @@ export function withShortTrace(original: DebuggablePromise): DebuggablePromise {
 // The SDK's modules call it as a property of the module's exports (`debuggable_1.debuggablePromise`),
 // so replacing the export reaches every caller; once per worker (the files of a worker share modules).
 const sdkRequire = createRequire(__filename);
-const debuggable = sdkRequire(path.join(path.dirname(sdkRequire.resolve("@pulumi/pulumi")), "runtime", "debuggable.js")) as {
+/** The SDK's own module (`@pulumi/pulumi/runtime/debuggable`), as its other modules require it. */
+export const debuggable = sdkRequire(path.join(path.dirname(sdkRequire.resolve("@pulumi/pulumi")), "runtime", "debuggable.js")) as {
   debuggablePromise: DebuggablePromise & { [MARK]?: true };
+  leakedPromises(): [Set<Promise<unknown>>, string];
+  promiseDebugString(p: Promise<unknown>): string;
 };
 if (!debuggable.debuggablePromise[MARK]) debuggable.debuggablePromise = withShortTrace(debuggable.debuggablePromise);
