@@ -10,8 +10,8 @@
  *    requests already sent on kept-alive connections are answered with `Connection: close`
  *    (never reset), the database clients close, then the process exits 0;
  *  - logs are JSON lines and fatal errors go to Sentry.
- * It is compiled with tsc (tsconfig.server.json) and run from the assembled standalone folder
- * (dist/), next to the `.next` build it serves.
+ * It is compiled per tsconfig.server.json (scripts/emit-server.mjs) and run from the assembled
+ * standalone folder (dist/), next to the `.next` build it serves.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";

@@ -1,0 +1,2 @@
+/** See emit-server.mjs. */
+export function emitServer(configFile: string): string[];
