@@ -1,8 +1,5 @@
-import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as path from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   defaultSmokeOptions,
@@ -15,6 +12,7 @@ import {
   UsageError,
   type SmokeOptions,
 } from "../../infra/delivery/smoke";
+import { inProcess } from "../cli/run-command";
 
 // Every server here listens on 127.0.0.1 only and is closed after its test; every loop is bounded by
 // `attempts`, and the injected sleep does not wait.
@@ -222,28 +220,20 @@ describe("the command", () => {
     expect(c.out.at(-1)).toMatch(/^usage: npm run smoke/);
   });
 
-  it("is what `npm run smoke` runs, as a person would run it", async () => {
+  // The process itself (tsx, runCommand, the exit code) is spawned once, with the other commands, in
+  // test/cli/commands.test.ts; here its `main` is settled as that process settles it.
+  it("is what `npm run smoke` runs: exit 0 and the attempts on stdout, exit 1 and the verdict on stderr", async () => {
     const pkg = (await import("../../package.json")).default as { scripts: Record<string, string> };
     expect(pkg.scripts.smoke).toBe("tsx infra/delivery/smoke.ts");
     let calls = 0;
     const base = await serve((_req, res) => (++calls === 1 ? json(res, 503, { status: "starting" }) : json(res, 200, { status: "ok" })));
-    const root = path.resolve(__dirname, "..", "..");
-    const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "infra/delivery/smoke.ts", base, "--attempts", "3", "--delay", "50ms"], {
-      cwd: root,
-      timeout: 20_000,
-    });
+    const { stdout } = await inProcess(main, base, "--attempts", "3", "--delay", "50ms");
     expect(stdout).toContain('attempt 1/3: HTTP 503 {"status":"starting"}; next try in 50ms');
     expect(stdout).toContain(`OK: ${base}/api/health is healthy (HTTP 200 {"status":"ok"}, attempt 2/3)`);
     const down = await serve((_req, res) => json(res, 500, { status: "error" }));
-    const failed = await run(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "infra/delivery/smoke.ts", down, "--attempts", "1"], {
-      cwd: root,
-      timeout: 20_000,
-    }).then(
-      () => undefined,
-      (e: { code: number; stderr: string }) => e,
-    );
-    expect(failed?.code).toBe(1);
-    expect(failed?.stderr).toContain(`FAIL: ${down}/api/health did not answer`);
+    const failed = await inProcess(main, down, "--attempts", "1");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`FAIL: ${down}/api/health did not answer`);
   });
+
 });
