@@ -17,5 +17,10 @@ try {
 if (built !== inputsHash(appDir)) {
   // On stderr: the commands that follow (keys.js) print their result on stdout.
   console.error("dist/ is missing or stale: building");
-  execSync("npm run build", { cwd: appDir, stdio: ["ignore", process.stderr, process.stderr] });
+  try {
+    execSync("npm run build", { cwd: appDir, stdio: ["ignore", process.stderr, process.stderr] });
+  } catch (err) {
+    // The build has said what failed; its exit code is enough here.
+    process.exit(err.status ?? 1);
+  }
 }

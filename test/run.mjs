@@ -1,0 +1,69 @@
+// `npm test`: the platform's suite, then the app's. The app's build (only when app/dist is missing or
+// stale: app/scripts/ensure-build.mjs) does not need the platform's results, so it runs beside the
+// platform's suite at the lowest CPU priority: it takes only the cycles the suite leaves idle (its
+// start-up, its waits on other processes) and has the machine to itself once the suite is done; at the
+// same priority the two only slow each other down. The build's output is printed after the platform's.
+// Exits with the first failure's code, as `vitest run && npm run -w app test` would.
+import { spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { constants, setPriority } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const appDir = join(root, "app");
+const LOWEST_PRIORITY = 19;
+
+/** The vitest command a package's `vitest run` would start. */
+function vitestOf(dir) {
+  const pkg = createRequire(join(dir, "package.json")).resolve("vitest/package.json");
+  return join(dirname(pkg), JSON.parse(readFileSync(pkg, "utf8")).bin.vitest);
+}
+
+/** Runs `node args` in `cwd`. A background run has its own process group and its output collected. */
+function node(args, cwd, background = false) {
+  const child = spawn(process.execPath, args, { cwd, detached: background, stdio: background ? ["ignore", "pipe", "pipe"] : "inherit" });
+  let output = "";
+  if (background) {
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+  }
+  const done = new Promise((resolve) => {
+    child.on("error", (err) => resolve({ code: 1, output: `${output}${err.message}\n` }));
+    child.on("close", (code, signal) => resolve({ code: code ?? 128 + (constants.signals[signal] ?? 0), output }));
+  });
+  return { child, done };
+}
+
+const build = node([join(appDir, "scripts", "ensure-build.mjs")], appDir, true);
+// Inherited by every process the build starts (npm, next build and its workers). On Linux a process
+// group of its own is also a scheduling group of its own (autogroup), shared fairly with the suite's
+// whatever its processes' priority: the group's priority is lowered too. Where either is not
+// permitted, the build keeps the default.
+try {
+  setPriority(build.child.pid, LOWEST_PRIORITY);
+} catch {}
+try {
+  writeFileSync(`/proc/${build.child.pid}/autogroup`, String(LOWEST_PRIORITY));
+} catch {}
+/** Stops the build and everything it started (its process group), if it still runs. */
+const stopBuild = () => {
+  try {
+    process.kill(-build.child.pid, "SIGTERM");
+  } catch {
+    // already done
+  }
+};
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (stopBuild(), process.exit(128 + constants.signals[signal])));
+
+const platform = await node([vitestOf(root), "run"], root).done;
+if (platform.code !== 0) {
+  stopBuild();
+  process.exit(platform.code);
+}
+const built = await build.done;
+process.stdout.write(built.output);
+if (built.code !== 0) process.exit(built.code);
+const app = await node([vitestOf(appDir), "run"], appDir).done;
+process.exit(app.code);
