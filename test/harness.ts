@@ -18,9 +18,17 @@ export interface PlanOptions {
   plainKeys?: string[];
 }
 
+const checkedInConfigs = new Map<string, StackConfig>();
+/** `Pulumi.<stack>.yaml` as read once per worker: the files do not change during a run; callers copy, never change it. */
+function checkedIn(stack: string): StackConfig {
+  let config = checkedInConfigs.get(stack);
+  if (!config) checkedInConfigs.set(stack, (config = readStackConfigFile(stack)));
+  return config;
+}
+
 /** The config of `Pulumi.<stack>.yaml`, changed as `opts` says. */
 export function stackConfig(stack: string, opts: PlanOptions = {}): StackConfig {
-  const base = readStackConfigFile(stack);
+  const base = checkedIn(stack);
   const values = { ...base.values };
   const secretKeys = new Set(base.secretKeys);
   for (const [k, v] of Object.entries(opts.config ?? {})) {
@@ -37,7 +45,7 @@ export function stackConfig(stack: string, opts: PlanOptions = {}): StackConfig 
 
 /** The structured value of `key` (short name) in `Pulumi.<stack>.yaml`, to change a part of it in a test. */
 export function configObject(stack: string, key: string): Record<string, any> {
-  const raw = readStackConfigFile(stack).values[`${PROJECT}:${key}`];
+  const raw = checkedIn(stack).values[`${PROJECT}:${key}`];
   if (raw === undefined) throw new Error(`Pulumi.${stack}.yaml has no ${PROJECT}:${key}`);
   return JSON.parse(raw);
 }
@@ -111,7 +119,7 @@ export const CLUSTER_STACKS = ["cluster-nonprod", "cluster-prod"] as const;
  * encrypted), with `change` applied (objects as JSON, as the runtime hands them) and `drop` removed.
  */
 export function loaderInput(stack: string, change: Record<string, unknown> = {}, drop: string[] = []): { values: Record<string, string>; secret: Set<string> } {
-  const file = readStackConfigFile(stack);
+  const file = checkedIn(stack);
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(file.values)) values[k.slice(PROJECT.length + 1)] = v;
   for (const [k, v] of Object.entries(change)) values[k] = typeof v === "string" ? v : JSON.stringify(v);
