@@ -18,9 +18,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const appDir = join(root, "app");
 const LOWEST_PRIORITY = 19;
 
-/** The vitest command a package's `vitest run` would start. */
-function vitestOf(dir) {
-  const pkg = createRequire(join(dir, "package.json")).resolve("vitest/package.json");
+/** The vitest command the platform's `vitest run` would start. */
+function vitest() {
+  const pkg = createRequire(join(root, "package.json")).resolve("vitest/package.json");
   return join(dirname(pkg), JSON.parse(readFileSync(pkg, "utf8")).bin.vitest);
 }
 
@@ -28,12 +28,12 @@ function vitestOf(dir) {
 const IDLE_POLICY = spawnSync("chrt", ["--idle", "0", "true"]).status === 0 ? ["chrt", "--idle", "0"] : [];
 
 /**
- * Runs `node args` in `cwd`. A background run is an idle-priority job (see above) in a process group of
- * its own, its output collected.
+ * Runs `command args` in `cwd`. A background run is an idle-priority job (see above) in a process group
+ * of its own, its output collected.
  */
-function node(args, cwd, background = false) {
-  const [command, ...rest] = background ? [...IDLE_POLICY, process.execPath, ...args] : [process.execPath, ...args];
-  const child = spawn(command, rest, { cwd, detached: background, stdio: background ? ["ignore", "pipe", "pipe"] : "inherit" });
+function run(command, args, cwd, background = false) {
+  const [file, ...rest] = background ? [...IDLE_POLICY, command, ...args] : [command, ...args];
+  const child = spawn(file, rest, { cwd, detached: background, stdio: background ? ["ignore", "pipe", "pipe"] : "inherit" });
   let output = "";
   if (background) {
     child.stdout.on("data", (d) => (output += d));
@@ -46,7 +46,7 @@ function node(args, cwd, background = false) {
   return { child, done };
 }
 
-const build = node([join(appDir, "scripts", "ensure-build.mjs")], appDir, true);
+const build = run(process.execPath, [join(appDir, "scripts", "ensure-build.mjs")], appDir, true);
 // Inherited, like the policy, by every process the build starts (npm, next build and its workers).
 // Where there is no SCHED_IDLE, the lowest priority. On Linux a process group of its own is also a
 // scheduling group of its own (autogroup), shared fairly with the suite's whatever its processes'
@@ -67,7 +67,7 @@ const stopBuild = () => {
 };
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (stopBuild(), process.exit(128 + constants.signals[signal])));
 
-const platform = await node([vitestOf(root), "run"], root).done;
+const platform = await run(process.execPath, [vitest(), "run"], root).done;
 if (platform.code !== 0) {
   stopBuild();
   process.exit(platform.code);
@@ -75,5 +75,6 @@ if (platform.code !== 0) {
 const built = await build.done;
 process.stdout.write(built.output);
 if (built.code !== 0) process.exit(built.code);
-const app = await node([vitestOf(appDir), "run"], appDir).done;
+// The app's own test script: its ensure-build finds dist/ fresh now and returns at once.
+const app = await run("npm", ["run", "-s", "-w", "app", "test"], root).done;
 process.exit(app.code);

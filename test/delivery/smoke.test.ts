@@ -235,5 +235,4 @@ describe("the command", () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(`FAIL: ${down}/api/health did not answer`);
   });
-
 });
