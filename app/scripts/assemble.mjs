@@ -7,7 +7,7 @@
 // server code uses (the KMS client) are not in Next.js's trace: they are traced here with the same
 // tracer (@vercel/nft) and copied. Then it checks that every package the server requires resolves
 // from dist/ and that no symlink leads out of it, so a missing trace fails the build, not the pod.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,8 +19,50 @@ const dist = join(appDir, "dist");
 const { config } = JSON.parse(readFileSync(join(appDir, ".next", "required-server-files.json"), "utf8"));
 const nested = join(standalone, relative(config.outputFileTracingRoot, appDir));
 
+// next.config's outputFileTracingExcludes for the server: webpack's trace applies them, Turbopack's
+// trace of next-server does not (it brings sharp and its libvips in, 20 MB). Left out of the copy below,
+// unless a route's own trace needs one of the files.
+const picomatch = createRequire(import.meta.url)("next/dist/compiled/picomatch");
+const serverExcludes = Object.entries(config.outputFileTracingExcludes ?? {})
+  .filter(([route]) => picomatch(route)("next-server"))
+  .flatMap(([, globs]) => globs);
+const excluded = serverExcludes.length ? picomatch(serverExcludes, { dot: true }) : () => false;
+const needed = new Set();
+const walk = (dir, visit) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) walk(path, visit);
+    else visit(path, entry);
+  }
+};
+if (serverExcludes.length) {
+  walk(join(appDir, ".next", "server"), (path) => {
+    if (!path.endsWith(".nft.json")) return;
+    for (const file of JSON.parse(readFileSync(path, "utf8")).files) needed.add(relative(config.outputFileTracingRoot, resolve(dirname(path), file)));
+  });
+}
+
 rmSync(dist, { recursive: true, force: true });
-cpSync(join(standalone, "node_modules"), join(dist, "node_modules"), { recursive: true, verbatimSymlinks: true });
+let leftOut = 0;
+cpSync(join(standalone, "node_modules"), join(dist, "node_modules"), {
+  recursive: true,
+  verbatimSymlinks: true,
+  // Folders are always entered (a file in one may be needed); those left empty are removed below.
+  filter: (source) => {
+    const file = relative(standalone, source);
+    if (!excluded(file) || lstatSync(source).isDirectory()) return true;
+    if (needed.has(file)) throw new Error(`${file} is excluded from the trace (outputFileTracingExcludes) but a route needs it`);
+    leftOut += 1;
+    return false;
+  },
+});
+if (leftOut) {
+  const prune = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) prune(join(dir, entry.name));
+    if (!readdirSync(dir).length) rmSync(dir, { recursive: true });
+  };
+  prune(join(dist, "node_modules"));
+}
 cpSync(join(nested, ".next"), join(dist, ".next"), { recursive: true, verbatimSymlinks: true });
 cpSync(join(nested, "package.json"), join(dist, "package.json"));
 cpSync(join(appDir, ".next", "static"), join(dist, ".next", "static"), { recursive: true });
@@ -36,13 +78,6 @@ const distPathOf = (standalonePath) => {
   const inStandalone = relative(standalone, standalonePath);
   return inStandalone.startsWith("node_modules") ? join(dist, inStandalone) : undefined;
 };
-const walk = (dir, visit) => {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, visit);
-    else visit(path, entry);
-  }
-};
 walk(join(nested, ".next"), (path, entry) => {
   if (!entry.isSymbolicLink()) return;
   const target = distPathOf(resolve(dirname(path), readlinkSync(path)));
@@ -51,33 +86,6 @@ walk(join(nested, ".next"), (path, entry) => {
   rmSync(link, { force: true });
   symlinkSync(relative(dirname(link), target), link);
 });
-
-// next.config's outputFileTracingExcludes for the server: webpack's trace applies them, Turbopack's
-// trace of next-server does not (it brings sharp and its libvips in). Removed here, unless a route's
-// own trace needs one of the files.
-const picomatch = createRequire(import.meta.url)("next/dist/compiled/picomatch");
-const serverExcludes = Object.entries(config.outputFileTracingExcludes ?? {})
-  .filter(([route]) => picomatch(route)("next-server"))
-  .flatMap(([, globs]) => globs);
-if (serverExcludes.length) {
-  const excluded = picomatch(serverExcludes, { dot: true });
-  const needed = new Set();
-  walk(join(appDir, ".next", "server"), (path) => {
-    if (!path.endsWith(".nft.json")) return;
-    for (const file of JSON.parse(readFileSync(path, "utf8")).files) needed.add(relative(config.outputFileTracingRoot, resolve(dirname(path), file)));
-  });
-  walk(join(dist, "node_modules"), (path) => {
-    const file = relative(dist, path);
-    if (!excluded(file)) return;
-    if (needed.has(file)) throw new Error(`${file} is excluded from the trace (outputFileTracingExcludes) but a route needs it`);
-    rmSync(path);
-  });
-  const prune = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) prune(join(dir, entry.name));
-    if (!readdirSync(dir).length) rmSync(dir, { recursive: true });
-  };
-  prune(join(dist, "node_modules"));
-}
 
 /** Bare requires of our compiled code whose package is not in dist/node_modules (the image has nothing else). */
 const packageOf = (spec) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
