@@ -16,7 +16,7 @@ import { main as smokeMain } from "../../infra/delivery/smoke";
 import { main as benchMain } from "../../infra/plan/bench";
 import { main as planMain } from "../../infra/plan/cli";
 import { INDEX_FILE } from "../../infra/plan/out-folder";
-import { inProcess, spawned, type CommandRun as Run } from "./run-command";
+import { inProcess, scriptFor, spawned, type CommandRun as Run } from "./run-command";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "cli-commands-"));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -62,7 +62,7 @@ function tree(dir: string): Record<string, string> {
   );
 }
 
-// A child process loads tsx and the command: on a busy CI machine that takes far longer than a unit test.
+// A child process loads tsx's loader and the command: on a busy CI machine that takes far longer than a unit test.
 describe.concurrent("every command, spawned as npm runs it", { timeout: 120_000 }, () => {
   it("refuses a mistake with exit 2 from the process: the message and the usage on stderr, nothing on stdout", async () => {
     const [planned, audit, adopt, smoke, bench] = await Promise.all([
@@ -77,6 +77,14 @@ describe.concurrent("every command, spawned as npm runs it", { timeout: 120_000 
     expectRefusal(adopt, 'unexpected argument "extra"', "adopt");
     expectRefusal(smoke, "unknown option --retries", "smoke");
     expectRefusal(bench, 'unknown option "--bogus"', "bench");
+  });
+
+  it("spawns each command as its npm script runs it", async () => {
+    const pkg = (await import("../../package.json")).default as { scripts: Record<string, string> };
+    const files = { plan: "infra/plan/cli.ts", audit: "infra/compliance/cli.ts", adopt: "infra/adopt/cli.ts", smoke: "infra/delivery/smoke.ts", bench: "infra/plan/bench.ts" };
+    expect(Object.keys(files).sort()).toEqual(Object.keys(COMMANDS).map((f) => Object.entries(files).find(([, v]) => v === f)![0]).sort());
+    for (const [script, file] of Object.entries(files)) expect(pkg.scripts[script], script).toBe(scriptFor(file));
+    expect(scriptFor("x.ts")).toBe("node --import tsx x.ts");
   });
 
   it("answers --help with the usage on stdout and exit 0 from the process", async () => {

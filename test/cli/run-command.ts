@@ -17,10 +17,13 @@ export interface CommandRun {
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** `npm run <script> -- ...args` as the script runs it (tsx on `file`, from the repository), without npm's own output. */
+/** The command line of the npm scripts that run a command: `node --import tsx <file>` (package.json). */
+export const scriptFor = (file: string) => `node --import tsx ${file}`;
+
+/** `npm run <script> -- ...args` as the script runs it (`scriptFor(file)`, from the repository), without npm's own output. */
 export function spawned(file: string, ...args: string[]): Promise<CommandRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [require.resolve("tsx/cli"), file, ...args], { cwd: ROOT, timeout: 100_000, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", file, ...args], { cwd: ROOT, timeout: 100_000, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });

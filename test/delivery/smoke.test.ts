@@ -220,11 +220,11 @@ describe("the command", () => {
     expect(c.out.at(-1)).toMatch(/^usage: npm run smoke/);
   });
 
-  // The process itself (tsx, runCommand, the exit code) is spawned once, with the other commands, in
+  // The process itself (tsx's loader, runCommand, the exit code) is spawned once, with the other commands, in
   // test/cli/commands.test.ts; here its `main` is settled as that process settles it.
   it("is what `npm run smoke` runs: exit 0 and the attempts on stdout, exit 1 and the verdict on stderr", async () => {
     const pkg = (await import("../../package.json")).default as { scripts: Record<string, string> };
-    expect(pkg.scripts.smoke).toBe("tsx infra/delivery/smoke.ts");
+    expect(pkg.scripts.smoke).toBe("node --import tsx infra/delivery/smoke.ts");
     let calls = 0;
     const base = await serve((_req, res) => (++calls === 1 ? json(res, 503, { status: "starting" }) : json(res, 200, { status: "ok" })));
     const { stdout } = await inProcess(main, base, "--attempts", "3", "--delay", "50ms");

@@ -10,7 +10,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 
 describe("deferred SDK modules", () => {
   it("load on first use, not when required, and then behave as themselves", () => {
-    const out = execFileSync(process.execPath, [require.resolve("tsx/cli"), path.join(__dirname, "lazy-modules-probe.ts")], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(__dirname, "lazy-modules-probe.ts")], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
     const seen = JSON.parse(out.trim().split("\n").pop()!);
     expect(seen.typescriptAtStart).toBe(false);
     // What module interop asks right after a require is answered without loading.

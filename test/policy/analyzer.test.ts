@@ -29,8 +29,8 @@ function call<T>(method: string, req: unknown): Promise<T> {
 }
 
 beforeAll(async () => {
-  // Its own process group, so that tsx and the pack all stop together.
-  pack = spawn(process.execPath, [require.resolve("tsx/cli"), "index.ts"], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  // Its own process group, so that the pack and whatever it starts all stop together.
+  pack = spawn(process.execPath, ["--import", "tsx", "index.ts"], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "inherit"], detached: true });
   // The analyzer prints its port on stdout, as the CLI expects.
   const port = await new Promise<string>((resolve, reject) => {
     pack.stdout!.once("data", (d) => resolve(String(d).trim()));
