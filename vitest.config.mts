@@ -63,6 +63,12 @@ export default defineConfig({
           // the stack's whole config replacing the last (installRecorder, setAllConfig in
           // infra/plan/run.ts), and the offline stack outputs cleared (planOffline).
           isolate: false,
+          // A young generation of 64 MB instead of V8's 16: a plan keeps most of what it allocates alive
+          // until it ends (pending outputs, recorded resources), so each 16 MB scavenge copied most of
+          // its objects and freed little. Scavenge pauses over a run (--trace-gc, both workers): 509
+          // taking 6.1 s at 16 MB, 149 taking 3.2 s at 64 MB (100 taking 2.4 s at 128 MB, for another
+          // 130 MB per worker). The largest process's peak RSS: 475 MB → 552 MB.
+          execArgv: ["--max-semi-space-size=64"],
         },
       },
     ],
