@@ -180,7 +180,8 @@ export class RecordingMonitor extends MockMonitor {
       const result = await this.mocks.newResource({
         type,
         name,
-        inputs: rpc.deserializeProperties(req.getObject()),
+        // rpc.deserializeProperties(req.getObject()), without converting the Struct to JavaScript again.
+        inputs: Object.fromEntries(Object.entries(rawInputs).flatMap(([k, v]) => (v === undefined ? [] : [[k, rpc.deserializeProperty(v)]]))),
         provider: req.getProvider(),
         custom,
         id: req.getImportid(),
