@@ -21,9 +21,6 @@ const nextConfig = {
   // lists them: scripts/assemble.mjs applies these excludes to dist/.
   images: { unoptimized: true },
   outputFileTracingExcludes: { "*": ["node_modules/sharp/**", "node_modules/@img/**"] },
-  // `npm run build` type-checks beside next build (scripts/build.mjs) and says so; a bare `next build`
-  // checks types itself.
-  typescript: { ignoreBuildErrors: process.env.APP_BUILD_TYPECHECK === "beside" },
   poweredByHeader: false,
   reactStrictMode: true,
 };

@@ -3,8 +3,8 @@
 // transpileModule: what `tsc -p tsconfig.server.json` emits, without building a whole program first
 // (tsc parsed every declaration file of next, mongodb and the AWS SDK to emit 23 files: 3.8 s against
 // 1.4 s). Per-file emit is exact because the project compiles with isolatedModules, under which the
-// build's type check (run beside this emit: scripts/build.mjs) rejects whatever one file cannot be
-// compiled from alone. Emit only: a syntax error fails the build; type errors are the check's.
+// type check of `next build` (run beside this emit: scripts/build.mjs) rejects whatever one file cannot
+// be compiled from alone. Emit only: a syntax error fails the build; type errors are next build's.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
