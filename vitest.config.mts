@@ -19,6 +19,7 @@ const LONGEST_FIRST = [
   "test/plan/offline.test.ts",
   "test/delivery/smoke.test.ts",
   "test/entry/entry.test.ts",
+  "test/plan/lazy-modules.test.ts",
 ];
 
 class LongestFirst extends BaseSequencer {
