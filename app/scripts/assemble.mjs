@@ -7,7 +7,7 @@
 // server code uses (the KMS client) are not in Next.js's trace: they are traced here with the same
 // tracer (@vercel/nft) and copied. Then it checks that every package the server requires resolves
 // from dist/ and that no symlink leads out of it, so a missing trace fails the build, not the pod.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,6 @@ if (serverExcludes.length) {
 }
 
 rmSync(dist, { recursive: true, force: true });
-let leftOut = 0;
 cpSync(join(standalone, "node_modules"), join(dist, "node_modules"), {
   recursive: true,
   verbatimSymlinks: true,
@@ -52,11 +51,10 @@ cpSync(join(standalone, "node_modules"), join(dist, "node_modules"), {
     const file = relative(standalone, source);
     if (!excluded(file) || lstatSync(source).isDirectory()) return true;
     if (needed.has(file)) throw new Error(`${file} is excluded from the trace (outputFileTracingExcludes) but a route needs it`);
-    leftOut += 1;
     return false;
   },
 });
-if (leftOut) {
+if (serverExcludes.length) {
   const prune = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) prune(join(dir, entry.name));
     if (!readdirSync(dir).length) rmSync(dir, { recursive: true });

@@ -81,9 +81,7 @@ describe.concurrent("every command, spawned as npm runs it", { timeout: 120_000 
 
   it("spawns each command as its npm script runs it", async () => {
     const pkg = (await import("../../package.json")).default as { scripts: Record<string, string> };
-    const files = { plan: "infra/plan/cli.ts", audit: "infra/compliance/cli.ts", adopt: "infra/adopt/cli.ts", smoke: "infra/delivery/smoke.ts", bench: "infra/plan/bench.ts" };
-    expect(Object.keys(files).sort()).toEqual(Object.keys(COMMANDS).map((f) => Object.entries(files).find(([, v]) => v === f)![0]).sort());
-    for (const [script, file] of Object.entries(files)) expect(pkg.scripts[script], script).toBe(scriptFor(file));
+    for (const file of Object.keys(COMMANDS)) expect(Object.values(pkg.scripts), file).toContain(scriptFor(file));
     expect(scriptFor("x.ts")).toBe("node --import tsx x.ts");
   });
 

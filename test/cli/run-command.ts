@@ -23,7 +23,8 @@ export const scriptFor = (file: string) => `node --import tsx ${file}`;
 /** `npm run <script> -- ...args` as the script runs it (`scriptFor(file)`, from the repository), without npm's own output. */
 export function spawned(file: string, ...args: string[]): Promise<CommandRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", file, ...args], { cwd: ROOT, timeout: 100_000, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
+    const [, ...nodeArgs] = scriptFor(file).split(" ");
+    execFile(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, timeout: 100_000, env: { ...process.env, FORCE_COLOR: "0" } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
