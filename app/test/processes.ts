@@ -4,8 +4,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request, type Agent } from "node:http";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PURPOSES } from "../src/lib/field-encryption";
 import { LocalKms } from "../src/lib/field-encryption/local-kms";
@@ -219,4 +221,31 @@ export async function unreachableDependencies(): Promise<Record<string, string>>
     KAFKA_TLS: "false",
     READINESS_TIMEOUT_MS: "1000",
   };
+}
+
+/**
+ * What a server process loaded: `env` makes it write, when it exits (not when it is killed), the
+ * packages in its module cache (`node_modules/<name>`, scoped names whole) to a file; `read()` returns
+ * them, sorted, and removes the file.
+ */
+export function loadedPackages(): { env: Record<string, string>; read(): string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "loaded-packages-"));
+  const probe = join(dir, "probe.cjs");
+  const out = join(dir, "packages.json");
+  writeFileSync(
+    probe,
+    `process.on("exit", () => {
+  const names = Object.keys(require.cache).map((f) => /.*\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1]).filter(Boolean);
+  require("node:fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify([...new Set(names)].sort()));
+});
+`,
+  );
+  const read = () => {
+    try {
+      return JSON.parse(readFileSync(out, "utf8")) as string[];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  return { env: { NODE_OPTIONS: `--require ${probe}` }, read };
 }

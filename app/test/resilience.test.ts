@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
-import { blackhole, get, startServer, unreachableDependencies } from "./processes";
+import { blackhole, get, loadedPackages, startServer, unreachableDependencies } from "./processes";
 
 /** Opens `n` connections that send request headers one line every `everyMs`, never finishing; resolves with how long each was held. */
 async function slowClients(port: number, n: number, everyMs: number, capMs: number, body = false): Promise<number[]> {
@@ -153,5 +153,27 @@ describe.concurrent("start-up", () => {
   it("refuses bad settings, naming the variables at fault", async () => {
     await expect(startServer({ HEADERS_TIMEOUT_MS: "ten", PORT: "99999" })).rejects.toThrow(/PORT must be an integer from 0 to 65535.*HEADERS_TIMEOUT_MS must be an integer/);
     await expect(startServer({ READINESS_REQUIRED: "postgres" })).rejects.toThrow(/READINESS_REQUIRED: unknown dependency/);
+  });
+
+  it("checks every setting before loading Next.js or a driver, and names every problem at once", async () => {
+    const heavy = ["@aws-sdk/client-kms", "ioredis", "kafkajs", "mongodb", "next", "prom-client"];
+    const rejected = loadedPackages();
+    const error = await startServer({ ...rejected.env, PORT: "99999", READINESS_REQUIRED: "postgres", FIELD_ENCRYPTION_KMS: "" }).then(
+      () => "started",
+      (err: Error) => err.message,
+    );
+    const fatal = error.split("\n").find((l) => l.includes('"msg":"startup failed"'));
+    expect(fatal, error).toBeDefined();
+    expect(JSON.parse(fatal!).err.message).toBe(
+      'invalid settings: PORT must be an integer from 0 to 65535, got "99999"; READINESS_REQUIRED: unknown dependency "postgres" (mongodb, redis, kafka); FIELD_ENCRYPTION_KMS is not set (aws-kms, vault-transit or local)',
+    );
+    expect(rejected.read().filter((p) => heavy.includes(p))).toEqual([]);
+
+    // The same probe in a server that starts sees them, all but the AWS SDK: its KMS is the local one.
+    const started = loadedPackages();
+    const server = await startServer({ ...(await unreachableDependencies()), ...started.env });
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(started.read().filter((p) => heavy.includes(p))).toEqual(["ioredis", "kafkajs", "mongodb", "next", "prom-client"]);
   });
 });
