@@ -31,7 +31,9 @@ async function keysFailure(args: string[], env: Record<string, string>): Promise
 
 type Entry = { id: string; purpose: string; wrapped: string };
 
-describe("the keys tool and the server, with the local KMS", () => {
+// Each test runs tools and a server of its own, and mostly waits on them: the tests of this file run
+// concurrently (its three groups too).
+describe.concurrent("the keys tool and the server, with the local KMS", () => {
   it("rotates a data key and the master key end to end: generate, check, rewrap, start", async () => {
     const dev = (await keys(["dev-env"], {})) as Record<string, string>;
     expect(JSON.parse(dev.FIELD_ENCRYPTION_DATA_KEYS).map((k: Entry) => k.id)).toEqual(["banking-1", "contact-1", "identity-1"]);
@@ -88,7 +90,7 @@ describe("the keys tool and the server, with the local KMS", () => {
   });
 });
 
-describe("the server with AWS KMS (the SDK as shipped in dist/) against a double", () => {
+describe.concurrent("the server with AWS KMS (the SDK as shipped in dist/) against a double", () => {
   let double: AwsKmsDouble;
   beforeAll(async () => {
     double = await awsKmsDouble();
@@ -125,7 +127,7 @@ describe("the server with AWS KMS (the SDK as shipped in dist/) against a double
   });
 });
 
-describe("the server with Vault Transit against a double", () => {
+describe.concurrent("the server with Vault Transit against a double", () => {
   let vault: VaultDouble;
   beforeAll(async () => {
     vault = await vaultDouble();
