@@ -15,7 +15,9 @@ import { inputsHash } from "./inputs.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const standalone = join(appDir, ".next", "standalone");
-const dist = join(appDir, "dist");
+// dist/, or the folder given (scripts/build.mjs assembles into a folder beside it, swapped in once the
+// type check has passed too).
+const dist = resolve(process.argv[2] ?? join(appDir, "dist"));
 const { config } = JSON.parse(readFileSync(join(appDir, ".next", "required-server-files.json"), "utf8"));
 const nested = join(standalone, relative(config.outputFileTracingRoot, appDir));
 
@@ -137,4 +139,4 @@ if (missing.length) {
   process.exit(1);
 }
 writeFileSync(join(dist, ".inputs-hash"), inputsHash(appDir));
-console.log(`assembled ${relative(process.cwd(), dist) || "."}: node dist/server.js`);
+console.log(`assembled ${relative(process.cwd(), dist) || "."}: node ${relative(process.cwd(), join(dist, "server.js"))}`);
