@@ -8,7 +8,7 @@
 //     next.config.mjs): inside it, it ran on one core for 5 to 7 s while everything after it waited.
 //     Assembly goes into a folder beside dist/, swapped in only once both have passed.
 // The build fails if any job fails, each step once both of its jobs are done: dist/ is then left as it
-// was (a type error, an emit error or an assembly error never leaves a dist/ behind).
+// was (a type, emit or assembly error never replaces it, nor leaves a half-assembled one).
 import { spawn } from "node:child_process";
 import { renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
