@@ -139,4 +139,4 @@ if (missing.length) {
   process.exit(1);
 }
 writeFileSync(join(dist, ".inputs-hash"), inputsHash(appDir));
-console.log(`assembled ${relative(process.cwd(), dist) || "."}: node ${relative(process.cwd(), join(dist, "server.js"))}`);
+console.log(`assembled ${relative(process.cwd(), dist) || "."}`);

@@ -20,7 +20,7 @@ import { emitServer } from "./emit-server.mjs";
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
  * next build's own type check (next/dist/lib/typescript/runTypeCheckCli.js, for a tsconfig.json
- * without `incremental`), run here instead: test/build.test.ts holds it to Next's.
+ * without `incremental`), run here instead: test/typecheck-config.test.ts holds it to Next's.
  */
 export const TYPE_CHECK_ARGS = ["--project", "tsconfig.json", "--noEmit", "--declarationMap", "false", "--emitDeclarationOnly", "false"];
 const require = createRequire(import.meta.url);

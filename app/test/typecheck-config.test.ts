@@ -1,18 +1,26 @@
 /**
- * What the types are checked on: tsconfig.json, which next build's own check reads (as do editors and
- * `npm run typecheck`). It covers the sources, the tests and the route types Next.js generates,
- * validator.ts included: it is what checks each page's and route's exports. tsconfig.json once excluded
- * .next/, so next build's check never read the validator: a page exporting a number passed it and
- * failed only at prerendering. Read after the build this suite runs on (`npm test` builds first).
+ * The app's type check. What it reads: tsconfig.json (as do editors and `npm run typecheck`), which
+ * covers the sources, the tests and the route types Next.js generates, validator.ts included: it is
+ * what checks each page's and route's exports. tsconfig.json once excluded .next/, so the check never
+ * read the validator: a page exporting a number passed it and failed only at prerendering. Read after
+ * the build this suite runs on (`npm test` builds first).
+ * Who runs it: `npm run build` (scripts/build.mjs), after next build and beside the assembly of dist/.
+ * It must be exactly next build's own check, and next build must leave it out only when the build
+ * script asks. (That a type error fails the build and leaves dist/ as it was is checked by hand: a
+ * build per case is more than this suite should spend.)
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { TYPE_CHECK_ARGS } from "../scripts/build.mjs";
 
 const appDir = join(__dirname, "..");
 
-/** The files `config` gives TypeScript, relative to the app. */
-function filesOf(config: string): string[] {
+/** `config` as TypeScript reads it. */
+function parsedConfig(config: string): ts.ParsedCommandLine {
   const parsed = ts.getParsedCommandLineOfConfigFile(join(appDir, config), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
@@ -20,13 +28,43 @@ function filesOf(config: string): string[] {
     },
   });
   expect(parsed!.errors).toEqual([]);
-  return parsed!.fileNames.map((f) => relative(appDir, f));
+  return parsed!;
 }
 
-describe("the type check's files", () => {
-  it("are the sources, the tests and the route types where Next.js writes them, validator included", () => {
-    const files = filesOf("tsconfig.json");
+/** The arguments next build gives tsc (next/dist/lib/typescript/runTypeCheckCli.js), the config path as `tsconfig.json`. */
+function nextTypeCheckArgs(): string[] {
+  const source = readFileSync(createRequire(join(appDir, "package.json")).resolve("next/dist/lib/typescript/runTypeCheckCli.js"), "utf8");
+  const list = /const args = \[([^\]]*)\];/.exec(source);
+  expect(list, "the argument list of next build's type check").not.toBeNull();
+  return [...list![1].matchAll(/'([^']*)'|(tsConfigPath)/g)].map(([, literal, path]) => (path ? "tsconfig.json" : literal));
+}
+
+/** next.config.mjs's `typescript` settings, as a production process with `env` reads them. */
+function typescriptSettings(env: Record<string, string>): unknown {
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", 'console.log(JSON.stringify((await import("./next.config.mjs")).default.typescript))'], {
+    cwd: appDir,
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+    encoding: "utf8",
+  });
+  return JSON.parse(out);
+}
+
+describe("the type check", () => {
+  it("reads the sources, the tests and the route types where Next.js writes them, validator included", () => {
+    const files = parsedConfig("tsconfig.json").fileNames.map((f) => relative(appDir, f));
     expect(files).toEqual(expect.arrayContaining(["next-env.d.ts", ".next/types/validator.ts", ".next/types/routes.d.ts", "src/server.ts", "src/app/page.tsx", "test/processes.ts"]));
     expect(files.filter((f) => f.startsWith("build/") || f.startsWith("dist/") || f.startsWith(".next/standalone/"))).toEqual([]);
+  });
+
+  it("is next build's own, on a tsconfig.json without incremental (Next.js would add a build-info file)", () => {
+    expect(TYPE_CHECK_ARGS).toEqual(nextTypeCheckArgs());
+    const { options } = parsedConfig("tsconfig.json");
+    expect(options.incremental || options.composite || false).toBe(false);
+  });
+
+  it("is left out of next build only when the build script asks", () => {
+    expect(typescriptSettings({ NEXT_BUILD_TYPE_CHECK: "beside" })).toEqual({ ignoreBuildErrors: true });
+    expect(typescriptSettings({})).toEqual({ ignoreBuildErrors: false });
+    expect(typescriptSettings({ NEXT_BUILD_TYPE_CHECK: "yes" })).toEqual({ ignoreBuildErrors: false });
   });
 });
