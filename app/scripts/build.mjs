@@ -1,14 +1,18 @@
-// `npm run build`, in two steps of two jobs each:
-//  1. `next build` (.next/: the app, standalone output) beside the emit of the custom server and the
-//     keys tool (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes
-//     apart: beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
-//  2. The type check beside scripts/assemble.mjs, which puts both outputs together. The type check is
-//     next build's own (the same tsc command, on tsconfig.json, which includes the route types next
-//     build writes: hence after it), moved out of next build (NEXT_BUILD_TYPE_CHECK, read by
-//     next.config.mjs): inside it, it ran on one core for 5 to 7 s while everything after it waited.
-//     Assembly goes into a folder beside dist/, swapped in only once both have passed.
-// The build fails if any job fails, each step once both of its jobs are done: dist/ is then left as it
-// was (a type, emit or assembly error never replaces it, nor leaves a half-assembled one).
+// `npm run build`: next build, the emit of the custom server and the keys tool, the type check and the
+// assembly of dist/, each started as soon as what it reads is there:
+//  - `next build` (.next/: the app, standalone output) beside the emit of the custom server and the
+//    keys tool (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes
+//    apart: beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
+//  - The type check, next build's own (the same tsc command, on tsconfig.json, which includes the route
+//    types next build writes), moved out of next build (NEXT_BUILD_TYPE_CHECK, read by next.config.mjs):
+//    inside it, it ran alone on one core for 5 to 7 s while everything after it waited. It starts once
+//    next build says it has written the route types (ROUTE_TYPES_WRITTEN, before its compilation:
+//    nothing the check reads is written after that), and runs beside the compilation; if next build
+//    never says so, once next build is done.
+//  - scripts/assemble.mjs, once next build and the emit are done, puts both outputs together in a
+//    folder beside dist/, swapped in only once the type check has passed too.
+// The build fails if any job fails: dist/ is then left as it was (a type, emit or assembly error never
+// replaces it, nor leaves a half-assembled one).
 import { spawn } from "node:child_process";
 import { renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -27,13 +31,37 @@ const require = createRequire(import.meta.url);
 const dist = join(appDir, "dist");
 const assembled = join(appDir, "dist.assembling");
 
-/** Runs `node script args` in the app's folder with the build's environment and `env`; resolves to its exit code. */
-function node(script, args, env = {}) {
-  const child = spawn(process.execPath, [script, ...args], { cwd: appDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
-  return new Promise((resolve) => {
+/**
+ * What next build prints once it has written the route types (.next/types/), in
+ * next/dist/build/index.js: after its `generate-route-types` step, before it compiles.
+ * test/typecheck-config.test.ts holds it to Next's source.
+ */
+export const ROUTE_TYPES_WRITTEN = "Creating an optimized production build";
+
+/**
+ * Runs `node script args` in the app's folder with the build's environment and `env`. `done` resolves
+ * to its exit code. With `onOutput`, its standard output is passed through and each chunk of it, with
+ * what came before, handed to `onOutput`.
+ */
+function node(script, args, env = {}, onOutput) {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: appDir,
+    stdio: ["inherit", onOutput ? "pipe" : "inherit", "inherit"],
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
+  });
+  if (onOutput) {
+    let seen = "";
+    child.stdout.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      seen += chunk;
+      onOutput(seen);
+    });
+  }
+  const done = new Promise((resolve) => {
     child.on("error", (err) => (console.error(err.message), resolve(1)));
     child.on("close", (code, signal) => resolve(code ?? 128 + (constants.signals[signal] ?? 0)));
   });
+  return { child, done };
 }
 
 /** The first failure's exit code, or 0. */
@@ -41,23 +69,28 @@ const firstFailure = (codes) => codes.find((code) => code !== 0) ?? 0;
 
 /** The build; resolves to its exit code. */
 async function build() {
-  const nextBuild = node(require.resolve("next/dist/bin/next"), ["build"], { NEXT_BUILD_TYPE_CHECK: "beside" });
+  let typeCheck;
+  const startTypeCheck = () => (typeCheck ??= node(require.resolve("typescript/bin/tsc"), TYPE_CHECK_ARGS));
+  const nextBuild = node(require.resolve("next/dist/bin/next"), ["build"], { NEXT_BUILD_TYPE_CHECK: "beside" }, (output) => {
+    if (output.includes(ROUTE_TYPES_WRITTEN)) startTypeCheck();
+  });
   let emitFailure;
   try {
     emitServer(join(appDir, "tsconfig.server.json"));
   } catch (err) {
     emitFailure = err;
   }
-  const nextCode = await nextBuild;
+  const nextCode = await nextBuild.done;
   if (emitFailure) console.error(`emit-server: ${emitFailure.message}`);
-  if (nextCode !== 0) return nextCode;
-  if (emitFailure) return 1;
+  if (nextCode !== 0 || emitFailure) {
+    // Its result no longer matters, and it would print after the build's end.
+    typeCheck?.child.kill();
+    await typeCheck?.done;
+    return nextCode || 1;
+  }
 
   rmSync(assembled, { recursive: true, force: true });
-  const codes = await Promise.all([
-    node(require.resolve("typescript/bin/tsc"), TYPE_CHECK_ARGS),
-    node(join(appDir, "scripts", "assemble.mjs"), [assembled]),
-  ]);
+  const codes = await Promise.all([startTypeCheck().done, node(join(appDir, "scripts", "assemble.mjs"), [assembled]).done]);
   if (firstFailure(codes) !== 0) {
     if (codes[0] !== 0) console.error("build: the type check failed (above); dist/ left as it was");
     rmSync(assembled, { recursive: true, force: true });

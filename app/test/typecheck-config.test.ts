@@ -4,9 +4,10 @@
  * what checks each page's and route's exports. tsconfig.json once excluded .next/, so the check never
  * read the validator: a page exporting a number passed it and failed only at prerendering. Read after
  * the build this suite runs on (`npm test` builds first).
- * Who runs it: `npm run build` (scripts/build.mjs), after next build and beside the assembly of dist/.
- * It must be exactly next build's own check, and next build must leave it out only when the build
- * script asks. (That a type error fails the build and leaves dist/ as it was is checked by hand: a
+ * Who runs it: `npm run build` (scripts/build.mjs), beside next build's compilation once next build
+ * says it has written the route types. It must be exactly next build's own check, next build must
+ * leave it out only when the build script asks, and what the script waits for must be what next build
+ * prints after writing the route types. (That a type error fails the build and leaves dist/ as it was is checked by hand: a
  * build per case is more than this suite should spend.)
  */
 import { execFileSync } from "node:child_process";
@@ -15,7 +16,7 @@ import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { TYPE_CHECK_ARGS } from "../scripts/build.mjs";
+import { ROUTE_TYPES_WRITTEN, TYPE_CHECK_ARGS } from "../scripts/build.mjs";
 
 const appDir = join(__dirname, "..");
 
@@ -38,6 +39,9 @@ function nextTypeCheckArgs(): string[] {
   expect(list, "the argument list of next build's type check").not.toBeNull();
   return [...list![1].matchAll(/'([^']*)'|(tsConfigPath)/g)].map(([, literal, path]) => (path ? "tsconfig.json" : literal));
 }
+
+/** next build's own source (next/dist/build/index.js). */
+const nextBuildSource = () => readFileSync(createRequire(join(appDir, "package.json")).resolve("next/dist/build/index.js"), "utf8");
 
 /** next.config.mjs's `typescript` settings, as a production process with `env` reads them. */
 function typescriptSettings(env: Record<string, string>): unknown {
@@ -67,4 +71,17 @@ describe("the type check", () => {
     expect(typescriptSettings({})).toEqual({ ignoreBuildErrors: false });
     expect(typescriptSettings({ NEXT_BUILD_TYPE_CHECK: "yes" })).toEqual({ ignoreBuildErrors: false });
   });
+
+  it("starts once next build has printed that the route types are written, which it does after writing them", () => {
+    const source = nextBuildSource();
+    const writes = [...source.matchAll(/traceChild\('generate-route-types'\)/g)].map((m) => m.index);
+    const said = [...source.matchAll(/_log\.info\('([^']*)'\)/g)].filter(([, text]) => text.includes(ROUTE_TYPES_WRITTEN)).map((m) => m.index);
+    // Written once, said once, said after.
+    expect(writes).toHaveLength(1);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toBeGreaterThan(writes[0]);
+    // Nothing else in next build writes them: only that step names the route types' files.
+    expect([...source.matchAll(/'routes\.d\.ts'|'validator\.ts'/g)].every((m) => m.index! > writes[0] && m.index! < said[0])).toBe(true);
+  });
 });
+
