@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError, DependencyError, NotConfiguredError, dependencies, kafka, kafkaTls, parseHostList, redisTls } from "../src/lib/dependencies";
@@ -166,8 +166,10 @@ describe("dependency clients", () => {
 
 describe("TLS to the data services", () => {
   const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-  const file = join(mkdtempSync(join(tmpdir(), "ca-")), "ca.crt");
+  const dir = mkdtempSync(join(tmpdir(), "ca-"));
+  const file = join(dir, "ca.crt");
   writeFileSync(file, pem);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("verifies Kafka against the mounted CA file, or the system roots without one", () => {
     expect(kafkaTls({ KAFKA_CA_FILE: file })).toEqual({ ca: [pem] });

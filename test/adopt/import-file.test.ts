@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../infra/adopt/cli";
 import { adoptionOf, engineUrn, parseCloudflareListing, type ImportFile } from "../../infra/adopt/import-file";
 import type { RecordedResource } from "../../infra/plan/recorder";
@@ -148,9 +148,11 @@ describe("the import file of dev", () => {
 // process boundary of `npm run adopt` is proven in test/cli/commands.test.ts.
 describe("npm run adopt", () => {
   const cli = (args: string[]) => inProcess(main, ...args);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "adopt-"));
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   it("refuses an unknown stack with a clear message, exit 2, and writes nothing", async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "adopt-")), "import.json");
+    const out = path.join(scratch, "refused.json");
     const r = await cli(["staging", "--out", out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown stack "staging": this project defines the stacks .*"dev"/);
@@ -160,7 +162,7 @@ describe("npm run adopt", () => {
   });
 
   it("writes the import file of a plan.json and prints the commands to run", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "adopt-"));
+    const dir = scratch;
     fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(await cachedPlan("dev")));
     const r = await cli(["dev", "--plan", path.join(dir, "plan.json"), "--out", path.join(dir, "import.json")]);
     expect(r.code, r.stderr).toBe(0);

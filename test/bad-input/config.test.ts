@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { credentialKind, credentialKinds, isSecretLookingKey, maskedValue } from "../../infra/config/credentials";
 import { ConfigError, cronProblem, loadEnvironment, MAX_RETENTION_HOURS, MAX_TEXT_LENGTH, render, type ConfigProblem } from "../../infra/config/load";
 import { loadCluster } from "../../infra/cluster/load";
@@ -152,6 +152,7 @@ describe("free text is bounded and printable", () => {
 
 describe("Pulumi.<stack>.yaml read offline", () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "dm-bad-config-"));
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
   const write = (stack: string, text: string) => {
     const dir = fs.mkdtempSync(path.join(scratch, "c-"));
     fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { auditPlan } from "../../infra/compliance";
 import { resourceArgs, stackResources } from "../../infra/compliance/evaluate";
 import type { ControlResult } from "../../infra/compliance/evaluate";
@@ -80,9 +80,11 @@ describe("the prod audit", () => {
 });
 
 describe("the report", () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
   it("writes audit.md and audit.json with every control, its references and evidence", async () => {
     const audit = await auditPlan(await cachedPlan("rct"));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+    const dir = fs.mkdtempSync(path.join(scratch, "report-"));
     const [md, json] = writeAuditArtefacts(audit, dir);
     const text = fs.readFileSync(md, "utf8");
     for (const c of controls) expect(text).toContain(`### ${c.name}`);
@@ -127,7 +129,7 @@ describe("the report", () => {
     expect(lines.slice(1, 4).map((l) => l.trim().split(":")[0])).toEqual(["PCI-DSS", "GDPR", "SOC 2"]);
     expect(lines[3]).toMatch(/^ {2}SOC 2: \d+\/\d+ requirements met/);
     expect(renderMarkdown(audit)).toMatch(/\| SOC 2 \(AICPA Trust Services Criteria 2017[^|]*\| \d+ \/ \d+ \|/);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "audit-"));
+    const dir = fs.mkdtempSync(path.join(scratch, "frameworks-"));
     const [, json] = writeAuditArtefacts(audit, dir);
     expect(JSON.parse(fs.readFileSync(json, "utf8")).frameworks.map((f: { name: string }) => f.name)).toEqual(["PCI-DSS", "GDPR", "SOC 2"]);
   });
