@@ -1,6 +1,7 @@
 // `npm run build`: next build, the emit of the custom server and the keys tool, the type check and the
 // assembly of dist/, each started as soon as what it reads is there:
-//  - `next build` (.next/: the app, standalone output) beside the emit of the custom server and the
+//  - `next build` (.next/: the app, standalone output; Turbopack's build cache only on a rebuild, see
+//    next.config.mjs) beside the emit of the custom server and the
 //    keys tool (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes
 //    apart: beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
 //  - The type check, next build's own (the same tsc command, on tsconfig.json, which includes the route
@@ -14,7 +15,7 @@
 // The build fails if any job fails: dist/ is then left as it was (a type, emit or assembly error never
 // replaces it, nor leaves a half-assembled one).
 import { spawn } from "node:child_process";
-import { renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,6 +38,13 @@ const assembled = join(appDir, "dist.assembling");
  * test/typecheck-config.test.ts holds it to Next's source.
  */
 export const ROUTE_TYPES_WRITTEN = "Creating an optimized production build";
+
+/**
+ * Whether next build writes Turbopack's build cache: only where a build has been made before (dist/
+ * is there), where the next rebuild will read it. A first build (a fresh clone, CI, the image's build)
+ * is usually the only one.
+ */
+export const writesBuildCache = (appDir) => existsSync(join(appDir, "dist"));
 
 /**
  * Runs `node script args` in the app's folder with the build's environment and `env`. `done` resolves
@@ -71,7 +79,7 @@ const firstFailure = (codes) => codes.find((code) => code !== 0) ?? 0;
 async function build() {
   let typeCheck;
   const startTypeCheck = () => (typeCheck ??= node(require.resolve("typescript/bin/tsc"), TYPE_CHECK_ARGS));
-  const nextBuild = node(require.resolve("next/dist/bin/next"), ["build"], { NEXT_BUILD_TYPE_CHECK: "beside" }, (output) => {
+  const nextBuild = node(require.resolve("next/dist/bin/next"), ["build"], { NEXT_BUILD_TYPE_CHECK: "beside", NEXT_BUILD_CACHE: writesBuildCache(appDir) ? "write" : "skip" }, (output) => {
     if (output.includes(ROUTE_TYPES_WRITTEN)) startTypeCheck();
   });
   let emitFailure;
