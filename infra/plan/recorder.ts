@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { getStore, setMockOptions } from "../sdk-internals";
+import { shortenPromiseTraces } from "./promise-traces";
 
 /** The string every secret value becomes, wherever it sits. */
 export const SECRET = "[secret]";
@@ -218,9 +219,10 @@ export class RecordingMonitor extends MockMonitor {
 
 /**
  * Installs a fresh {@link RecordingMonitor} as the Pulumi engine for `project`/`stack`, with the same
- * feature flags `pulumi.runtime.setMocks` sets.
+ * feature flags `pulumi.runtime.setMocks` sets, and the SDK's promise traces short (promise-traces.ts).
  */
 export function installRecorder(project: string, stack: string): RecordingMonitor {
+  shortenPromiseTraces();
   const monitor = new RecordingMonitor();
   setMockOptions(monitor, project, stack, false);
   const store = getStore();

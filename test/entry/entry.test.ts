@@ -30,6 +30,8 @@ describe("the Pulumi CLI entry", () => {
     const out = execFileSync(process.execPath, [path.join(__dirname, "load-like-pulumi.cjs")], { cwd: root, encoding: "utf8", timeout: 120_000 });
     const result = JSON.parse(out.trim().split("\n").pop()!);
     expect(result.exportType).toBe("function");
+    // Under the CLI the SDK records its promise traces as it always does: only the offline engine shortens them.
+    expect(result.promiseTracesShortened).toBe(false);
     expect(result.typescript).toBe(pkg.devDependencies.typescript);
   });
 });

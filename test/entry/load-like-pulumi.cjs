@@ -19,4 +19,7 @@ tsn.register({
 });
 const entry = require(path.join(root, require(path.join(root, "package.json")).main));
 const typescript = require(require.resolve(typescriptRequire, { paths: [root] })).version;
-console.log(JSON.stringify({ tsnode: path.basename(tsnodeRequire), typescript, exportType: typeof entry }));
+// The offline engine shortens the SDK's promise traces (infra/plan/promise-traces.ts); the program must not.
+const debuggable = req("@pulumi/pulumi/runtime/debuggable.js");
+const promiseTracesShortened = debuggable.debuggablePromise[Symbol.for("diaspomoney.shortPromiseStacks")] === true;
+console.log(JSON.stringify({ tsnode: path.basename(tsnodeRequire), typescript, exportType: typeof entry, promiseTracesShortened }));

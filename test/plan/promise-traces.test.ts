@@ -1,13 +1,15 @@
 /**
- * The test set-up that shortens the Pulumi SDK's promise traces changes nothing but their depth:
- * the promise settles as before, leak tracking still sees it, other errors keep their full trace.
+ * The offline engine's short promise traces (infra/plan/promise-traces.ts) change nothing but their
+ * depth: the promise settles as before, leak tracking still sees it, other errors keep their full
+ * trace. The offline engine installs them; the test workers' set-up (test/setup/) has already.
  */
 import { describe, expect, it } from "vitest";
-import { debuggable, PROMISE_TRACE_FRAMES, withShortTrace } from "./promise-stacks";
+import { debuggable, PROMISE_TRACE_FRAMES, shortened, withShortTrace } from "../../infra/plan/promise-traces";
+import { installRecorder } from "../../infra/plan/recorder";
 
 const frames = (trace: string) => trace.split("\n").filter((l) => l.startsWith("    at ")).length;
 
-describe("short promise traces in the test workers", () => {
+describe("short promise traces", () => {
   it("replaces the SDK's debuggablePromise once, with the wrapper", () => {
     expect(debuggable.debuggablePromise.name).toBe("wrapped");
     expect(Object.getOwnPropertySymbols(debuggable.debuggablePromise).map(String)).toEqual(["Symbol(diaspomoney.shortPromiseStacks)"]);
@@ -36,7 +38,7 @@ describe("short promise traces in the test workers", () => {
     const trace: string = (given as never as { _debugStackTrace: string })._debugStackTrace;
     expect(frames(trace)).toBe(PROMISE_TRACE_FRAMES);
     expect(trace).toMatch(/^Error\n {4}at debuggablePromise \(.*debuggable\.js:\d+:\d+\)\n {4}at Object\.wrapped \[as debuggablePromise\] /);
-    expect(trace).toContain("promise-stacks.test.ts");
+    expect(trace).toContain("promise-traces.test.ts");
     // The limit and the interceptor are restored: any other error keeps the worker's full, mapped trace.
     expect(Error.stackTraceLimit).toBe(limit);
     expect(Error.prepareStackTrace).toBe(prepare);
@@ -52,5 +54,23 @@ describe("short promise traces in the test workers", () => {
     expect(() => short(Promise.resolve(1), "ctx")).toThrow("thrown inside");
     expect(Error.stackTraceLimit).toBe(limit);
     expect(Error.prepareStackTrace).toBe(prepare);
+  });
+
+  it("are installed by the offline engine over whatever debuggablePromise the SDK has", () => {
+    const installed = debuggable.debuggablePromise;
+    const plain = <T>(p: Promise<T>) => p;
+    debuggable.debuggablePromise = plain;
+    try {
+      expect(shortened()).toBe(false);
+      installRecorder("project", "stack");
+      expect(shortened()).toBe(true);
+      expect(debuggable.debuggablePromise).not.toBe(plain);
+      // Once: a second engine keeps the wrapper rather than wrapping it again.
+      const first = debuggable.debuggablePromise;
+      installRecorder("project", "stack");
+      expect(debuggable.debuggablePromise).toBe(first);
+    } finally {
+      debuggable.debuggablePromise = installed;
+    }
   });
 });
