@@ -55,7 +55,8 @@ function node(script, args, env = {}, onOutput) {
   const child = spawn(process.execPath, [script, ...args], {
     cwd: appDir,
     stdio: ["inherit", onOutput ? "pipe" : "inherit", "inherit"],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
+    // Piped through here, its output keeps the colours it has in a terminal where ours is one.
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...(onOutput && process.stdout.isTTY ? { FORCE_COLOR: "1" } : {}), ...env },
   });
   if (onOutput) {
     let seen = "";
