@@ -1,15 +1,16 @@
 // `npm run build`: next build, the emit of the custom server and the keys tool, the type check and the
 // assembly of dist/, each started as soon as what it reads is there:
 //  - `next build` (.next/: the app, standalone output; Turbopack's build cache only on a rebuild, see
-//    next.config.mjs) beside the emit of the custom server and the
-//    keys tool (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes
-//    apart: beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
+//    next.config.mjs) beside the emit of the custom server and the keys tool
+//    (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes apart:
+//    beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
 //  - The type check, next build's own (the same tsc command, on tsconfig.json, which includes the route
 //    types next build writes), moved out of next build (NEXT_BUILD_TYPE_CHECK, read by next.config.mjs):
 //    inside it, it ran alone on one core for 5 to 7 s while everything after it waited. It starts once
 //    next build says it has written the route types (ROUTE_TYPES_WRITTEN, before its compilation:
-//    nothing the check reads is written after that), and runs beside the compilation; if next build
-//    never says so, once next build is done.
+//    nothing else the check reads is written after that, but next-env.d.ts when Next.js finds it out
+//    of date, which the committed one is not), and runs beside the compilation; if next build never
+//    says so, once next build is done.
 //  - scripts/assemble.mjs, once next build and the emit are done, puts both outputs together in a
 //    folder beside dist/, swapped in only once the type check has passed too.
 // The build fails if any job fails: dist/ is then left as it was (a type, emit or assembly error never
