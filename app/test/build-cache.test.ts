@@ -2,24 +2,15 @@
  * Turbopack's build cache: written by next build unless scripts/build.mjs asks it not to, which it
  * does on a checkout's first build only (no dist/ yet), where nothing would read the cache.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writesBuildCache } from "../scripts/build.mjs";
-
-const appDir = join(__dirname, "..");
+import { nextConfig } from "./next-config";
 
 /** next.config.mjs's `experimental` settings, as a production process with `env` reads them. */
-function experimentalSettings(env: Record<string, string>): unknown {
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", 'console.log(JSON.stringify((await import("./next.config.mjs")).default.experimental))'], {
-    cwd: appDir,
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
-    encoding: "utf8",
-  });
-  return JSON.parse(out);
-}
+const experimentalSettings = (env: Record<string, string>) => nextConfig(env).experimental;
 
 describe("Turbopack's build cache", () => {
   const scratch = mkdtempSync(join(tmpdir(), "build-cache-"));

@@ -10,13 +10,13 @@
  * prints after writing the route types. (That a type error fails the build and leaves dist/ as it was is checked by hand: a
  * build per case is more than this suite should spend.)
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { ROUTE_TYPES_WRITTEN, TYPE_CHECK_ARGS } from "../scripts/build.mjs";
+import { nextConfig } from "./next-config";
 
 const appDir = join(__dirname, "..");
 
@@ -44,14 +44,7 @@ function nextTypeCheckArgs(): string[] {
 const nextBuildSource = () => readFileSync(createRequire(join(appDir, "package.json")).resolve("next/dist/build/index.js"), "utf8");
 
 /** next.config.mjs's `typescript` settings, as a production process with `env` reads them. */
-function typescriptSettings(env: Record<string, string>): unknown {
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", 'console.log(JSON.stringify((await import("./next.config.mjs")).default.typescript))'], {
-    cwd: appDir,
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
-    encoding: "utf8",
-  });
-  return JSON.parse(out);
-}
+const typescriptSettings = (env: Record<string, string>) => nextConfig(env).typescript;
 
 describe("the type check", () => {
   it("reads the sources, the tests and the route types where Next.js writes them, validator included", () => {
