@@ -16,3 +16,14 @@ export const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as {
   /** Whether a full config key (`project:key`) was given encrypted. */
   isConfigSecret(key: string): boolean;
 };
+/** A promise the SDK tags with a context and a stack trace for its leak report. */
+export type DebuggablePromise = <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+/**
+ * The SDK's promise-debugging module itself, not a copy of its exports: the SDK's modules call
+ * `debuggable_1.debuggablePromise`, so what is assigned here reaches every caller.
+ */
+export const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+  debuggablePromise: DebuggablePromise;
+  leakedPromises(): [Set<Promise<unknown>>, string];
+  promiseDebugString(p: Promise<unknown>): string;
+};

@@ -11,10 +11,7 @@
  * Installed by the offline engine (installRecorder) and the test workers' set-up, never by the
  * program: under the Pulumi CLI the SDK records its traces as it always does.
  */
-import { createRequire } from "node:module";
-import * as path from "node:path";
-
-type DebuggablePromise = <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+import { debuggable, type DebuggablePromise } from "../sdk-internals";
 
 const MARK = Symbol.for("diaspomoney.shortPromiseStacks");
 /** debuggablePromise itself, the wrapper below, then the SDK function that made the promise. */
@@ -42,21 +39,10 @@ export function withShortTrace(original: DebuggablePromise): DebuggablePromise {
   return Object.assign(wrapped, { [MARK]: true });
 }
 
-const sdkRequire = createRequire(__filename);
-/** The SDK's own module (`@pulumi/pulumi/runtime/debuggable`), as its other modules require it. */
-export const debuggable = sdkRequire(path.join(path.dirname(sdkRequire.resolve("@pulumi/pulumi")), "runtime", "debuggable.js")) as {
-  debuggablePromise: DebuggablePromise & { [MARK]?: true };
-  leakedPromises(): [Set<Promise<unknown>>, string];
-  promiseDebugString(p: Promise<unknown>): string;
-};
-
 /** Whether the SDK's debuggablePromise is the short-trace wrapper. */
-export const shortened = (): boolean => debuggable.debuggablePromise[MARK] === true;
+export const shortened = (): boolean => (debuggable.debuggablePromise as { [MARK]?: true })[MARK] === true;
 
-/**
- * Replaces the SDK's debuggablePromise with the wrapper, once per process: the SDK's modules call it as
- * a property of the module's exports (`debuggable_1.debuggablePromise`), so this reaches every caller.
- */
+/** Replaces the SDK's debuggablePromise with the wrapper, once per process (see sdk-internals.ts). */
 export function shortenPromiseTraces(): void {
   if (!shortened()) debuggable.debuggablePromise = withShortTrace(debuggable.debuggablePromise);
 }

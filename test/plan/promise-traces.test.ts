@@ -4,8 +4,9 @@
  * trace. The offline engine installs them; the test workers' set-up (test/setup/) has already.
  */
 import { describe, expect, it } from "vitest";
-import { debuggable, PROMISE_TRACE_FRAMES, shortened, withShortTrace } from "../../infra/plan/promise-traces";
+import { PROMISE_TRACE_FRAMES, shortened, withShortTrace } from "../../infra/plan/promise-traces";
 import { installRecorder } from "../../infra/plan/recorder";
+import { debuggable } from "../../infra/sdk-internals";
 
 const frames = (trace: string) => trace.split("\n").filter((l) => l.startsWith("    at ")).length;
 
