@@ -1,7 +1,6 @@
 // Loads index.ts the way the Pulumi CLI's Node.js language host does for a CommonJS TypeScript
 // project (@pulumi/pulumi/cmd/run/run.js): the project's TypeScript, ts-node from node_modules or the
-// SDK's vendored ts-node 7 (this project has its own, 10), the project's tsconfig.json over the host's
-// defaults, type-checking on.
+// SDK's vendored ts-node 7, the project's tsconfig.json over the host's defaults, type-checking on.
 // Prints what it found as JSON; a compile or type error exits non-zero.
 const path = require("node:path");
 const root = path.resolve(__dirname, "..", "..");
@@ -20,8 +19,7 @@ tsn.register({
 });
 const entry = require(path.join(root, require(path.join(root, "package.json")).main));
 const typescript = require(require.resolve(typescriptRequire, { paths: [root] })).version;
-const tsnodeVersion = tsn.VERSION;
 // The offline engine shortens the SDK's promise traces (infra/plan/promise-traces.ts); the program must not.
 const debuggable = req("@pulumi/pulumi/runtime/debuggable.js");
 const promiseTracesShortened = debuggable.debuggablePromise[Symbol.for("diaspomoney.shortPromiseStacks")] === true;
-console.log(JSON.stringify({ tsnode: path.basename(tsnodeRequire), tsnodeVersion, typescript, exportType: typeof entry, promiseTracesShortened }));
+console.log(JSON.stringify({ tsnode: path.basename(tsnodeRequire), typescript, exportType: typeof entry, promiseTracesShortened }));

@@ -11,8 +11,8 @@
 //   - GetRequiredPackages / GetRequiredPlugins: the Pulumi packages installed in the program's nearest
 //     node_modules (package.json `pulumi.resource: true`), so the CLI loads the right plugin versions.
 //   - Run: `node [nodeargs] <@pulumi/pulumi/cmd/run> --monitor ... <entry point>`, with the stack's config
-//     in PULUMI_CONFIG and TypeScript through the ts-node cmd/run picks: the program's own if installed,
-//     else the SDK's vendored one (runtime option `typescript`, true unless set to false).
+//     in PULUMI_CONFIG and TypeScript through the SDK's vendored ts-node (runtime option `typescript`,
+//     true unless set to false).
 //   - RunPlugin: a policy pack (kind analyzer) or a Node.js provider, streamed back to the CLI.
 //   - GetPluginInfo, About, GetProgramDependencies, InstallDependencies (a no-op: dependencies are
 //     installed with npm by the caller).
