@@ -55,7 +55,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "platform",
-          setupFiles: ["test/setup/sdk-modules.ts", "test/setup/promise-stacks.ts"],
+          setupFiles: ["test/setup/sdk-modules.ts"],
           include: ["test/**/*.test.ts", "components/**/*.test.ts", "infra/**/*.test.ts", "policy/**/*.test.ts"],
           exclude: ["**/node_modules/**"],
           // The files of a worker share its modules instead of loading @pulumi/pulumi,

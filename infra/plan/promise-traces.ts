@@ -8,8 +8,8 @@
  * and its caller, JavaScript that needs no mapping) as V8 writes them; the promise, its leak tracking
  * and every other error's trace are exactly the SDK's.
  *
- * Installed by the offline engine (installRecorder) and the test workers' set-up, never by the
- * program: under the Pulumi CLI the SDK records its traces as it always does.
+ * Installed by the offline engine (installRecorder), for `npm run plan` and every plan of the tests
+ * alike, never by the program: under the Pulumi CLI the SDK records its traces as it always does.
  */
 import { debuggable, type DebuggablePromise } from "../sdk-internals";
 

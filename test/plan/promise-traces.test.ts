@@ -1,16 +1,21 @@
 /**
  * The offline engine's short promise traces (infra/plan/promise-traces.ts) change nothing but their
  * depth: the promise settles as before, leak tracking still sees it, other errors keep their full
- * trace. The offline engine installs them; the test workers' set-up (test/setup/) has already.
+ * trace. The offline engine installs them for every plan (installRecorder), as here.
  */
-import { describe, expect, it } from "vitest";
-import { PROMISE_TRACE_FRAMES, shortened, withShortTrace } from "../../infra/plan/promise-traces";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROMISE_TRACE_FRAMES, shortened, shortenPromiseTraces, withShortTrace } from "../../infra/plan/promise-traces";
 import { installRecorder } from "../../infra/plan/recorder";
 import { debuggable } from "../../infra/sdk-internals";
 
 const frames = (trace: string) => trace.split("\n").filter((l) => l.startsWith("    at ")).length;
 
 describe("short promise traces", () => {
+  beforeAll(() => {
+    shortenPromiseTraces();
+    shortenPromiseTraces();
+  });
+
   it("replaces the SDK's debuggablePromise once, with the wrapper", () => {
     expect(debuggable.debuggablePromise.name).toBe("wrapped");
     expect(Object.getOwnPropertySymbols(debuggable.debuggablePromise).map(String)).toEqual(["Symbol(diaspomoney.shortPromiseStacks)"]);
