@@ -77,4 +77,3 @@ describe("the type check", () => {
     expect([...source.matchAll(/'routes\.d\.ts'|'validator\.ts'/g)].every((m) => m.index! > writes[0] && m.index! < said[0])).toBe(true);
   });
 });
-

@@ -162,7 +162,7 @@ describe("npm run adopt", () => {
   });
 
   it("writes the import file of a plan.json and prints the commands to run", async () => {
-    const dir = scratch;
+    const dir = fs.mkdtempSync(path.join(scratch, "plan-"));
     fs.writeFileSync(path.join(dir, "plan.json"), JSON.stringify(await cachedPlan("dev")));
     const r = await cli(["dev", "--plan", path.join(dir, "plan.json"), "--out", path.join(dir, "import.json")]);
     expect(r.code, r.stderr).toBe(0);
