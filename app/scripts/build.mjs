@@ -5,8 +5,9 @@
 //    (scripts/emit-server.mjs: build/server/). The emit reads the same sources and writes apart:
 //    beside next build it takes cycles next build leaves idle (after it, 1 to 2 s on one core).
 //  - The type check, next build's own (the same tsc command, on tsconfig.json, which includes the route
-//    types next build writes), moved out of next build (NEXT_BUILD_TYPE_CHECK, read by next.config.mjs):
-//    inside it, it ran alone on one core for 5 to 7 s while everything after it waited. It starts once
+//    types next build writes; TypeScript 7's native tsc, scripts/tsc.mjs, about 1.6 CPU-s), moved out
+//    of next build (NEXT_BUILD_TYPE_CHECK, read by next.config.mjs): inside it, TypeScript 5.9's check
+//    ran alone on one core for 5 to 7 s while everything after it waited. It starts once
 //    next build says it has written the route types (ROUTE_TYPES_WRITTEN, before its compilation:
 //    nothing else the check reads is written after that, but next-env.d.ts when Next.js finds it out
 //    of date, which the committed one is not), and runs beside the compilation; if next build never
@@ -22,6 +23,7 @@ import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { emitServer } from "./emit-server.mjs";
+import { TSC_EXE } from "./tsc.mjs";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
@@ -48,12 +50,12 @@ export const ROUTE_TYPES_WRITTEN = "Creating an optimized production build";
 export const writesBuildCache = (appDir) => existsSync(join(appDir, "dist"));
 
 /**
- * Runs `node script args` in the app's folder with the build's environment and `env`. `done` resolves
- * to its exit code. With `onOutput`, its standard output is passed through and each chunk of it, with
- * what came before, handed to `onOutput`.
+ * Runs `file args` in the app's folder with the build's environment and `env`. `done` resolves to its
+ * exit code. With `onOutput`, its standard output is passed through and each chunk of it, with what
+ * came before, handed to `onOutput`.
  */
-function node(script, args, env = {}, onOutput) {
-  const child = spawn(process.execPath, [script, ...args], {
+function run(file, args, env = {}, onOutput) {
+  const child = spawn(file, args, {
     cwd: appDir,
     stdio: ["inherit", onOutput ? "pipe" : "inherit", "inherit"],
     // Piped through here, its output keeps the colours it has in a terminal where ours is one.
@@ -74,13 +76,18 @@ function node(script, args, env = {}, onOutput) {
   return { child, done };
 }
 
+/** Runs `node script args` as run() does. */
+const node = (script, args, env, onOutput) => run(process.execPath, [script, ...args], env, onOutput);
+
 /** The first failure's exit code, or 0. */
 const firstFailure = (codes) => codes.find((code) => code !== 0) ?? 0;
 
 /** The build; resolves to its exit code. */
 async function build() {
   let typeCheck;
-  const startTypeCheck = () => (typeCheck ??= node(require.resolve("typescript/bin/tsc"), TYPE_CHECK_ARGS));
+  const startTypeCheck = () => (typeCheck ??= run(TSC_EXE, TYPE_CHECK_ARGS));
+  // The native tsc ignores SIGTERM and SIGINT (scripts/tsc.mjs): a build stopped by either stops it.
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => (typeCheck?.child.kill("SIGKILL"), process.exit(128 + constants.signals[signal])));
   const nextBuild = node(require.resolve("next/dist/bin/next"), ["build"], { NEXT_BUILD_TYPE_CHECK: "beside", NEXT_BUILD_CACHE: writesBuildCache(appDir) ? "write" : "skip" }, (output) => {
     if (output.includes(ROUTE_TYPES_WRITTEN)) startTypeCheck();
   });
@@ -94,7 +101,7 @@ async function build() {
   if (emitFailure) console.error(`emit-server: ${emitFailure.message}`);
   if (nextCode !== 0 || emitFailure) {
     // Its result no longer matters, and it would print after the build's end.
-    typeCheck?.child.kill();
+    typeCheck?.child.kill("SIGKILL");
     await typeCheck?.done;
     return nextCode || 1;
   }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const INPUTS = ["src", "public", "next.config.mjs", "package.json", "tsconfig.json", "tsconfig.server.json", "scripts/build.mjs", "scripts/emit-server.mjs", "scripts/assemble.mjs", "../package-lock.json"];
+const INPUTS = ["src", "public", "next.config.mjs", "package.json", "tsconfig.json", "tsconfig.server.json", "scripts/build.mjs", "scripts/emit-server.mjs", "scripts/tsc.mjs", "scripts/assemble.mjs", "../package-lock.json"];
 
 export function inputsHash(appDir) {
   const hash = createHash("sha256");

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,7 +8,9 @@ import { emitServer } from "../scripts/emit-server.mjs";
 const scratch = mkdtempSync(join(tmpdir(), "emit-server-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const OPTIONS = { target: "ES2022", module: "commonjs", moduleResolution: "node", esModuleInterop: true, isolatedModules: true, rootDir: "src", outDir: "out" };
+// As tsconfig.server.json, with Node.js's types from the app's own @types/node.
+const TYPE_ROOTS = [dirname(dirname(createRequire(__filename).resolve("@types/node/package.json")))];
+const OPTIONS = { target: "ES2022", lib: ["ES2022"], types: ["node"], typeRoots: TYPE_ROOTS, module: "commonjs", moduleResolution: "bundler", esModuleInterop: true, isolatedModules: true, strict: true, skipLibCheck: true, rootDir: "src", outDir: "out" };
 
 /** A project in its own folder: tsconfig.json (`options` over OPTIONS, `include`) and the sources. */
 function project(name: string, sources: Record<string, string>, options: Record<string, unknown> = {}, include = ["src/main.ts"]): string {
@@ -59,12 +62,15 @@ describe("the server's emit (scripts/emit-server.mjs)", () => {
     const missing = project("missing", { ...SOURCES, "src/main.ts": 'import { gone } from "./gone";\nconsole.log(gone);\n' });
     mkdirSync(join(dirname(missing), "out"), { recursive: true });
     writeFileSync(join(dirname(missing), "out", "main.js"), "// the last build");
-    expect(() => emitServer(missing)).toThrow(/src\/main\.ts: cannot resolve "\.\/gone"/);
+    expect(() => emitServer(missing)).toThrow(/src\/main\.ts\(1,\d+\): error TS2307: Cannot find module '\.\/gone'/);
     expect(readFileSync(join(dirname(missing), "out", "main.js"), "utf8")).toBe("// the last build");
   });
 
   it("refuses a module outside rootDir", () => {
     const config = project("outside", { ...SOURCES, "src/main.ts": 'import { x } from "../shared/x";\nconsole.log(x);\n', "shared/x.ts": "export const x = 1;\n" });
-    expect(() => emitServer(config)).toThrow(/shared\/x\.ts is outside rootDir \(src\)/);
+    expect(() => emitServer(config)).toThrow(/shared\/x\.ts' is not under 'rootDir' '.*\/outside\/src'/);
+    // Nothing written, in outDir or beside the source outside it.
+    expect(() => readFileSync(join(dirname(config), "out", "main.js"))).toThrow(/ENOENT/);
+    expect(() => readFileSync(join(dirname(config), "shared", "x.js"))).toThrow(/ENOENT/);
   });
 });

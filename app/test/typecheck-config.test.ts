@@ -10,53 +10,66 @@
  * prints after writing the route types. (That a type error fails the build and leaves dist/ as it was is checked by hand: a
  * build per case is more than this suite should spend.)
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, relative } from "node:path";
-import ts from "typescript";
+import { join, normalize } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROUTE_TYPES_WRITTEN, TYPE_CHECK_ARGS } from "../scripts/build.mjs";
+import { TSC, TSC_EXE, TYPESCRIPT_VERSION, tsc } from "../scripts/tsc.mjs";
 import { nextConfig } from "./next-config";
 
 const appDir = join(__dirname, "..");
+const nextRequire = createRequire(join(appDir, "package.json"));
 
-/** `config` as TypeScript reads it. */
-function parsedConfig(config: string): ts.ParsedCommandLine {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(appDir, config), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
-    },
-  });
-  expect(parsed!.errors).toEqual([]);
-  return parsed!;
+/** `config` as TypeScript reads it (`tsc --showConfig`, as Next.js reads it): its options and files, relative to the app. */
+function parsedConfig(config: string): { compilerOptions: Record<string, unknown>; files: string[] } {
+  const shown = tsc(["--showConfig", "--project", config], appDir);
+  expect(shown.status, shown.output).toBe(0);
+  const parsed = JSON.parse(shown.output);
+  return { compilerOptions: parsed.compilerOptions, files: parsed.files.map((f: string) => normalize(f)) };
 }
 
 /** The arguments next build gives tsc (next/dist/lib/typescript/runTypeCheckCli.js), the config path as `tsconfig.json`. */
 function nextTypeCheckArgs(): string[] {
-  const source = readFileSync(createRequire(join(appDir, "package.json")).resolve("next/dist/lib/typescript/runTypeCheckCli.js"), "utf8");
+  const source = readFileSync(nextRequire.resolve("next/dist/lib/typescript/runTypeCheckCli.js"), "utf8");
   const list = /const args = \[([^\]]*)\];/.exec(source);
   expect(list, "the argument list of next build's type check").not.toBeNull();
   return [...list![1].matchAll(/'([^']*)'|(tsConfigPath)/g)].map(([, literal, path]) => (path ? "tsconfig.json" : literal));
 }
 
 /** next build's own source (next/dist/build/index.js). */
-const nextBuildSource = () => readFileSync(createRequire(join(appDir, "package.json")).resolve("next/dist/build/index.js"), "utf8");
+const nextBuildSource = () => readFileSync(nextRequire.resolve("next/dist/build/index.js"), "utf8");
 
 /** next.config.mjs's `typescript` settings, as a production process with `env` reads them. */
 const typescriptSettings = (env: Record<string, string>) => nextConfig(env).typescript;
 
 describe("the type check", () => {
   it("reads the sources, the tests and the route types where Next.js writes them, validator included", () => {
-    const files = parsedConfig("tsconfig.json").fileNames.map((f) => relative(appDir, f));
+    const { files } = parsedConfig("tsconfig.json");
     expect(files).toEqual(expect.arrayContaining(["next-env.d.ts", ".next/types/validator.ts", ".next/types/routes.d.ts", "src/server.ts", "src/app/page.tsx", "test/processes.ts"]));
     expect(files.filter((f) => f.startsWith("build/") || f.startsWith("dist/") || f.startsWith(".next/standalone/"))).toEqual([]);
   });
 
   it("is next build's own, on a tsconfig.json without incremental (Next.js would add a build-info file)", () => {
     expect(TYPE_CHECK_ARGS).toEqual(nextTypeCheckArgs());
-    const { options } = parsedConfig("tsconfig.json");
-    expect(options.incremental || options.composite || false).toBe(false);
+    const { compilerOptions } = parsedConfig("tsconfig.json");
+    expect(compilerOptions.incremental || compilerOptions.composite || false).toBe(false);
+  });
+
+  it("runs the compiler next build runs: TypeScript 7's tsc, through its command line", () => {
+    // The wrapper Next.js would start is the one scripts/tsc.mjs names, and the binary the scripts start
+    // instead is the same compiler.
+    const { getTypeScriptPackageInfo } = nextRequire("next/dist/lib/typescript/runTypeScriptCli.js");
+    expect(TSC).toBe(getTypeScriptPackageInfo(appDir).tscPath);
+    expect(TYPESCRIPT_VERSION).toMatch(/^7\./);
+    const version = `Version ${TYPESCRIPT_VERSION}`;
+    expect(execFileSync(process.execPath, [TSC, "--version"], { encoding: "utf8" }).trim()).toBe(version);
+    expect(execFileSync(TSC_EXE, ["--version"], { encoding: "utf8" }).trim()).toBe(version);
+    // TypeScript 7 has no compiler API: Next.js must use the CLI, its default, which next.config.mjs keeps.
+    expect(getTypeScriptPackageInfo(appDir).apiPath).toBeUndefined();
+    expect(nextRequire("next/dist/server/config-shared.js").defaultConfig.experimental.useTypeScriptCli).toBe(true);
+    expect(nextConfig({}).experimental).not.toHaveProperty("useTypeScriptCli");
   });
 
   it("is left out of next build only when the build script asks", () => {
