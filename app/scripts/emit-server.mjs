@@ -14,8 +14,8 @@ import { tsc } from "./tsc.mjs";
 /**
  * Emits the project of `configFile` (its files and the local modules they import, transitively) into
  * its outDir, emptied first. Returns the files written, relative to outDir, sorted. Throws, leaving
- * outDir as it was, on a config error, a config without isolatedModules (each file must compile on its
- * own, as in the type check's project), outDir or rootDir, or any error tsc reports (syntax, types, an
+ * outDir as it was, on a config error, a config without isolatedModules (Next.js compiles the same
+ * lib/ modules one file at a time: the emit must not accept what that compile cannot), outDir or rootDir, or any error tsc reports (syntax, types, an
  * import that does not resolve, a file outside rootDir). The emit goes to a folder beside outDir,
  * swapped in once tsc has passed.
  */
@@ -25,7 +25,7 @@ export function emitServer(configFile) {
   const shown = tsc(["--showConfig", "--project", configFile], cwd);
   if (shown.status !== 0) throw new Error(shown.output);
   const options = JSON.parse(shown.output).compilerOptions;
-  if (!options.isolatedModules) throw new Error(`${name} must set isolatedModules: each file is compiled on its own`);
+  if (!options.isolatedModules) throw new Error(`${name} must set isolatedModules: Next.js compiles the same modules one file at a time`);
   if (!options.outDir || !options.rootDir) throw new Error(`${name} must set outDir and rootDir`);
   const outDir = resolve(cwd, options.outDir);
 

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const packageJson = createRequire(import.meta.url).resolve("typescript/package.json");
@@ -18,17 +18,7 @@ const pkg = JSON.parse(readFileSync(packageJson, "utf8"));
 /** The installed TypeScript's version. */
 export const TYPESCRIPT_VERSION = pkg.version;
 
-/**
- * The wrapper script Next.js runs for tsc (getTypeScriptPackageInfo in
- * next/dist/lib/typescript/runTypeScriptCli.js, which test/typecheck-config.test.ts holds this to):
- * the package's `tsc` bin, or for an extensionless ES module bin (TypeScript 7's) lib/tsc.js.
- */
-export const TSC = (() => {
-  const bin = resolve(packageDir, typeof pkg.bin === "string" ? pkg.bin : pkg.bin.tsc);
-  return pkg.type === "module" && extname(bin) === "" ? join(packageDir, "lib", "tsc.js") : bin;
-})();
-
-/** The native compiler that wrapper starts, found as the wrapper finds it (lib/getExePath.js). */
+/** The native compiler the package's wrapper starts, found as the wrapper finds it (lib/getExePath.js). */
 export const TSC_EXE = (await import(pathToFileURL(join(packageDir, "lib", "getExePath.js")).href)).default();
 
 /**

@@ -16,7 +16,7 @@ import { createRequire } from "node:module";
 import { join, normalize } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROUTE_TYPES_WRITTEN, TYPE_CHECK_ARGS } from "../scripts/build.mjs";
-import { TSC, TSC_EXE, TYPESCRIPT_VERSION, tsc } from "../scripts/tsc.mjs";
+import { TSC_EXE, TYPESCRIPT_VERSION, tsc } from "../scripts/tsc.mjs";
 import { nextConfig } from "./next-config";
 
 const appDir = join(__dirname, "..");
@@ -58,13 +58,14 @@ describe("the type check", () => {
   });
 
   it("runs the compiler next build runs: TypeScript 7's tsc, through its command line", () => {
-    // The wrapper Next.js would start is the one scripts/tsc.mjs names, and the binary the scripts start
-    // instead is the same compiler.
+    // The package Next.js finds is the one scripts/tsc.mjs reads, and the binary the scripts start is the
+    // compiler the wrapper Next.js would start runs.
     const { getTypeScriptPackageInfo } = nextRequire("next/dist/lib/typescript/runTypeScriptCli.js");
-    expect(TSC).toBe(getTypeScriptPackageInfo(appDir).tscPath);
+    const { tscPath, version: nextVersion } = getTypeScriptPackageInfo(appDir);
+    expect(nextVersion).toBe(TYPESCRIPT_VERSION);
     expect(TYPESCRIPT_VERSION).toMatch(/^7\./);
     const version = `Version ${TYPESCRIPT_VERSION}`;
-    expect(execFileSync(process.execPath, [TSC, "--version"], { encoding: "utf8" }).trim()).toBe(version);
+    expect(execFileSync(process.execPath, [tscPath, "--version"], { encoding: "utf8" }).trim()).toBe(version);
     expect(execFileSync(TSC_EXE, ["--version"], { encoding: "utf8" }).trim()).toBe(version);
     // TypeScript 7 has no compiler API: Next.js must use the CLI, its default, which next.config.mjs keeps.
     expect(getTypeScriptPackageInfo(appDir).apiPath).toBeUndefined();
